@@ -1,0 +1,53 @@
+"""The GlitchTip component: its generated secrets, its description, and its DSNs."""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+import pulumi
+
+from components import dsn, secrets
+from components.apps.glitchtip.services import Secrets, Site, describe
+from components.settings import StackSettings
+
+
+def site_of(settings: StackSettings) -> Site:
+    return Site(
+        url=settings.url,
+        host=settings.host,
+        admin_email=settings.admin_email,
+        organization=settings.organization,
+        projects=settings.projects,
+        database_url=settings.database_url,
+        valkey_url=settings.valkey_url,
+    )
+
+
+def describe_without_secrets(settings: StackSettings):
+    """The same description with placeholders for the secrets: for checks before any resource."""
+    placeholder = "(generated)"
+    return describe(site_of(settings), settings.app_settings, Secrets(placeholder, placeholder, placeholder))
+
+
+class GlitchTip(pulumi.ComponentResource):
+    """Generates SECRET_KEY (64 hex), the Postgres password (32 hex) and the admin password,
+    and describes GlitchTip's services for a platform to run. Declares no platform resources."""
+
+    report_task = "bootstrap"
+
+    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("error-tracking:apps:GlitchTip", name, None, opts)
+        self._settings = settings
+        generated = Secrets(
+            secret_key=secrets.hex_secret(f"{name}-secret-key", 64, self),
+            postgres_password=secrets.hex_secret(f"{name}-postgres-password", 32, self),
+            admin_password=secrets.password(f"{name}-admin-password", 24, self),
+        )
+        self.admin_password = generated.admin_password
+        self.spec = describe(site_of(settings), settings.app_settings, generated)
+        self.register_outputs({"adminPassword": self.admin_password})
+
+    def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
+        names = [p.name for p in self._settings.projects]
+        url = self._settings.url
+        return pulumi.Output.secret(task_output.apply(lambda text: dsn.dsns_from_output(text, names, url)))

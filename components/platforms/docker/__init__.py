@@ -1,0 +1,19 @@
+"""The Docker platform: an AppSpec on one Docker engine, DSNs into env files on that host."""
+
+from components.platforms.docker.settings import parse_settings
+from components.plugins import Plugin
+
+
+def _create(name, args, opts):
+    from components.platforms.docker.platform import DockerPlatform
+
+    return DockerPlatform(name, args, opts)
+
+
+def _check(spec, settings):
+    from components.platforms.docker.platform import check
+
+    return check(spec, settings)
+
+
+PLUGIN = Plugin(parse_settings=parse_settings, create=_create, check=_check)

@@ -1,0 +1,71 @@
+"""What every app and every platform provides, so that the program can use any pair of them.
+
+An app describes its services (`AppSpec`) and reads its bootstrap report; a platform realizes a
+description and delivers DSNs. Both register in `components.apps` / `components.platforms` by
+name; nothing else refers to a particular app or platform.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Protocol
+
+import pulumi
+
+from components.spec import AppSpec
+from components.validation import Problems, Section
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    """What a platform component needs: the app's description and the platform's own settings."""
+
+    spec: AppSpec
+    settings: Any
+    # The public base URL (`url`): where the entrypoint must be reachable.
+    url: str
+
+
+class Platform(Protocol):
+    def task_output(self, task: str) -> pulumi.Output[str]:
+        """Everything a reporting task printed (secret): the app finds its report in it."""
+
+    def deliver_dsn(self, name: str, target: Any, dsn: pulumi.Output[str]) -> None:
+        """Put one DSN where an application reads it (an env file, a Kubernetes Secret)."""
+
+
+class App(Protocol):
+    spec: AppSpec
+    report_task: str
+    admin_password: pulumi.Output[str]
+
+    def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
+        """project name -> DSN, from the bootstrap task's output (secret)."""
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """An app or a platform: how to validate its settings section and how to create it."""
+
+    parse_settings: Callable[[Section, Problems], Any]
+    create: Optional[Callable[..., Any]] = None
+    # Apps: the description built with placeholder secrets, for checks before any resource.
+    describe: Optional[Callable[[Any], AppSpec]] = None
+    # Platforms: problems between their settings and an app's description (volume names...).
+    check: Optional[Callable[[AppSpec, Any], list]] = None
+    # Set while a name is reserved but not built yet: the reason, shown to the operator.
+    unsupported: Optional[str] = None
+
+
+class Registry:
+    """Names to modules, imported only when asked for (no work at import time)."""
+
+    def __init__(self, modules: Mapping[str, str]):
+        self._modules = dict(modules)
+
+    def names(self) -> list[str]:
+        return list(self._modules)
+
+    def get(self, name: str) -> Plugin:
+        return importlib.import_module(self._modules[name]).PLUGIN

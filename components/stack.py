@@ -1,0 +1,56 @@
+"""The whole deployment: the chosen app, realized on the chosen platform, its DSNs delivered."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pulumi
+
+from components import apps, platforms
+from components.plugins import PlatformArgs
+from components.settings import StackSettings
+from components.validation import ConfigError
+
+
+def preflight(settings: StackSettings) -> None:
+    """Checks that need the app's description (volume names...), still before any resource."""
+    spec = apps.get(settings.app).describe(settings)
+    check = platforms.get(settings.platform).check
+    problems = check(spec, settings.platform_settings) if check else []
+    if problems:
+        raise ConfigError(problems)
+
+
+class ErrorTracking(pulumi.ComponentResource):
+    """Parent of everything: app (secrets + description) -> platform (resources) -> DSN sinks."""
+
+    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("error-tracking:index:ErrorTracking", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.app = apps.get(settings.app).create(settings.app, settings, child)
+        self.platform = platforms.get(settings.platform).create(
+            f"{settings.app}-{settings.platform}",
+            PlatformArgs(spec=self.app.spec, settings=settings.platform_settings, url=settings.url),
+            child,
+        )
+        self.url = pulumi.Output.from_input(settings.url)
+        self.admin_email = pulumi.Output.from_input(settings.admin_email)
+        self.admin_password = pulumi.Output.secret(self.app.admin_password)
+        self.dsns = pulumi.Output.secret(self.app.dsns(self.platform.task_output(self.app.report_task)))
+        deliveries = {}
+        for index, target in enumerate(settings.dsn_targets):
+            dsn = self.dsns.apply(lambda dsns, project=target.project: dsns[project])
+            deliveries[f"{index}"] = self.platform.deliver_dsn(f"{index}-{_slug(target.project)}", target, dsn)
+        self.deliveries = pulumi.Output.all(**deliveries) if deliveries else pulumi.Output.from_input({})
+        self.register_outputs({
+            "url": self.url,
+            "adminEmail": self.admin_email,
+            "adminPassword": self.admin_password,
+            "dsns": self.dsns,
+        })
+
+
+def _slug(name: str) -> str:
+    from components.settings import slugify
+
+    return slugify(name) or "project"

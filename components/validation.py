@@ -1,0 +1,194 @@
+"""Reading structured configuration strictly: every error names the setting and what is allowed.
+
+A `Section` wraps one configuration object at a dotted path (`error-tracking:docker`). Each
+getter checks one key; `finish()` refuses the keys nobody asked for, so a typo is never silently
+ignored. Errors are collected, not raised one by one, so an operator sees all of them at once.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Iterable, Optional
+
+PROJECT = "error-tracking"
+
+_MISSING = object()
+
+
+class ConfigError(Exception):
+    """Raised with every configuration problem found, before any resource is declared."""
+
+    def __init__(self, problems: Iterable[str]):
+        self.problems = list(problems)
+        super().__init__(
+            "invalid configuration:\n" + "\n".join(f"  - {p}" for p in self.problems)
+        )
+
+
+class Problems:
+    """Collects problems; `raise_if_any` stops the program with all of them."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+
+    def add(self, setting: str, message: str) -> None:
+        self.items.append(f"{setting}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(self.items)
+
+
+def describe(value: Any) -> str:
+    return repr(value) if not isinstance(value, str) else f'"{value}"'
+
+
+class Section:
+    """One configuration object; `path` is how the operator names it (`error-tracking:docker`)."""
+
+    def __init__(self, data: Any, path: str, problems: Problems):
+        self.path = path
+        self.problems = problems
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            problems.add(path, f"must be an object (key: value), got {describe(data)}")
+            data = {}
+        self.data = data
+        self.seen: set[str] = set()
+
+    def name(self, key: str) -> str:
+        return f"{self.path}.{key}" if ":" in self.path else f"{self.path}:{key}"
+
+    def error(self, key: str, message: str) -> None:
+        self.problems.add(self.name(key), message)
+
+    def has(self, key: str) -> bool:
+        return self.data.get(key) is not None
+
+    def raw(self, key: str, default: Any = None) -> Any:
+        self.seen.add(key)
+        value = self.data.get(key)
+        return default if value is None else value
+
+    def string(
+        self,
+        key: str,
+        default: Any = _MISSING,
+        *,
+        choices: Optional[Iterable[str]] = None,
+        check: Optional[Callable[[str], Optional[str]]] = None,
+        secret: bool = False,
+    ) -> Any:
+        """A string; `check` returns a message when the value is wrong; a secret is never echoed."""
+        value = self.raw(key)
+        if value is None:
+            if default is _MISSING:
+                self.error(key, "is required" + (f"; one of {_list(choices)}" if choices else ""))
+                return None
+            return default
+        shown = "a secret value (not shown)" if secret else describe(value)
+        if not isinstance(value, str):
+            self.error(key, f"must be a string, got {shown}")
+            return default if default is not _MISSING else None
+        value = value.strip()
+        if choices is not None and value not in choices:
+            self.error(key, f"must be one of {_list(choices)}, got {shown}")
+            return default if default is not _MISSING else None
+        if check is not None:
+            message = check(value)
+            if message:
+                self.error(key, f"{message}, got {shown}")
+                return default if default is not _MISSING else None
+        return value
+
+    def integer(self, key: str, default: Any = _MISSING, *, minimum: int, maximum: int) -> Any:
+        value = self.raw(key)
+        if value is None:
+            if default is _MISSING:
+                self.error(key, f"is required: a whole number from {minimum} to {maximum}")
+                return None
+            return default
+        # Config may arrive as a string ("8080") from `pulumi config set`, or a float from JSON.
+        number = _as_int(value)
+        if number is None or not minimum <= number <= maximum:
+            self.error(key, f"must be a whole number from {minimum} to {maximum}, got {describe(value)}")
+            return default if default is not _MISSING else None
+        return number
+
+    def number(self, key: str, default: float, *, minimum: float, maximum: float) -> float:
+        value = self.raw(key)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+        if isinstance(value, bool) or number is None or not minimum <= number <= maximum:
+            self.error(key, f"must be a number from {minimum} to {maximum}, got {describe(value)}")
+            return default
+        return number
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        self.error(key, f"must be true or false, got {describe(value)}")
+        return default
+
+    def section(self, key: str) -> "Section":
+        self.seen.add(key)
+        return Section(self.data.get(key), self.name(key), self.problems)
+
+    def sections(self, key: str) -> list["Section"]:
+        """A list of objects, each its own Section named `key[i]`."""
+        value = self.raw(key, [])
+        if not isinstance(value, list):
+            self.error(key, f"must be a list, got {describe(value)}")
+            return []
+        return [Section(item, f"{self.name(key)}[{i}]", self.problems) for i, item in enumerate(value)]
+
+    def finish(self, allowed_note: str = "") -> None:
+        """Refuse every key that no getter asked for."""
+        unknown = sorted(set(self.data) - self.seen)
+        for key in unknown:
+            allowed = _list(sorted(self.seen))
+            self.error(key, f"unknown setting; allowed here: {allowed}{allowed_note}")
+
+
+def _as_int(value: Any) -> Optional[int]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        return int(value)
+    return None
+
+
+def _list(items: Optional[Iterable[str]]) -> str:
+    return ", ".join(str(i) for i in (items or []))
+
+
+# --- checks shared by several settings -------------------------------------------------------
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def email_problem(value: str) -> Optional[str]:
+    return None if _EMAIL.match(value) else "must be an email address like ops@example.com"
+
+
+def url_problem(value: str) -> Optional[str]:
+    match = re.match(r"^(https?)://([^/\s:@]+)(:\d{1,5})?(/[^\s]*)?$", value)
+    if not match:
+        return "must be an absolute URL with scheme and host, like https://errors.example.com"
+    if match.group(3) and not 1 <= int(match.group(3)[1:]) <= 65535:
+        return "has a port out of range 1-65535"
+    return None
