@@ -21,7 +21,7 @@ IMAGE = "alpine:3.22"
 # Replaces the key's line in place (or appends it), keeping every other line, the file's owner
 # and mode. Nothing is written, and no backup made, when the file already holds this DSN.
 SCRIPT = r"""set -eu
-file="/target/$TARGET_FILE"
+file="${TARGET_DIR:-/target}/$TARGET_FILE"
 line="$TARGET_KEY=$DSN"
 if [ -f "$file" ] && grep -qxF -- "$line" "$file"; then
   echo "$TARGET_KEY in $TARGET_PATH already up to date"
@@ -42,7 +42,7 @@ awk -v key="$TARGET_KEY" -v line="$line" '
 ' "$file" > "$new"
 cat "$new" > "$file"
 rm -f "$new"
-echo "set $TARGET_KEY in $TARGET_PATH; previous file kept as ${backup#/target/} in the same directory"
+echo "set $TARGET_KEY in $TARGET_PATH; previous file kept as $TARGET_PATH.bak.${backup##*.bak.}"
 """
 
 

@@ -1,0 +1,101 @@
+"""Bad configuration is refused by name, all at once, before any resource is declared."""
+
+import pulumi
+import pytest
+
+from components import settings
+from components.validation import ConfigError
+from tests.harness import BASE_CONFIG, deploy
+
+
+def problems(**overrides):
+    values = {**BASE_CONFIG, **overrides}
+    values = {k: v for k, v in values.items() if v is not None}
+    with pytest.raises(ConfigError) as error:
+        settings.load(values)
+    return "\n".join(error.value.problems)
+
+
+def test_a_valid_configuration_loads_with_documented_defaults():
+    loaded = settings.load(BASE_CONFIG)
+    assert loaded.platform_settings.bind_address == "127.0.0.1"
+    assert loaded.platform_settings.port == 8000
+    assert loaded.app_settings.version == "6.2.6"
+    assert loaded.app_settings.mode == "split"
+    assert [p.name for p in loaded.projects] == ["api", "web"]
+
+
+@pytest.mark.parametrize("overrides, expected", [
+    ({"app": "gitlab"}, "error-tracking:app: must be one of glitchtip, sentry"),
+    ({"app": "sentry"}, "error-tracking:app: sentry is not supported yet"),
+    ({"platform": "nomad"}, "error-tracking:platform: must be one of docker, kubernetes"),
+    ({"url": "errors.example.com"}, "error-tracking:url: must be an absolute URL with scheme"),
+    ({"url": None}, "error-tracking:url: is required"),
+    ({"adminEmail": "ops-at-example"}, "error-tracking:adminEmail: must be an email address"),
+    ({"projects": [{"name": "api"}, {"name": "API"}]}, "error-tracking:projects[1].name: duplicates project"),
+    ({"projects": [{"name": "api", "lang": "go"}]}, "error-tracking:projects[0].lang: unknown setting"),
+    ({"projects": "api"}, "error-tracking:projects: must be a list"),
+    ({"docker": {"port": 70000}}, "error-tracking:docker.port: must be a whole number from 1 to 65535"),
+    ({"docker": {"port": "http"}}, "error-tracking:docker.port: must be a whole number"),
+    ({"docker": {"bindAddress": "localhost"}}, "error-tracking:docker.bindAddress: must be an IP address"),
+    ({"docker": {"host": "docker.example.com"}}, "error-tracking:docker.host: must be unix://"),
+    ({"docker": {"prot": 8080}}, "error-tracking:docker.prot: unknown setting; allowed here: bindAddress"),
+    ({"glitchtip": {"version": "latest"}}, "error-tracking:glitchtip.version: must be a pinned GlitchTip 6 release"),
+    ({"glitchtip": {"version": "v6.2.6"}}, "error-tracking:glitchtip.version"),
+    ({"glitchtip": {"mode": "single"}}, "error-tracking:glitchtip.mode: must be one of split, all-in-one"),
+    ({"glitchtip": {"valkey": "yes"}}, "error-tracking:glitchtip.valkey: must be true or false"),
+    ({"glitchtip": {"retentionDays": 0}}, "error-tracking:glitchtip.retentionDays: must be a whole number from 1"),
+    ({"glitchtip": {"resources": {"web": {"memoryMb": 8}}}}, "error-tracking:glitchtip.resources.web.memoryMb"),
+    ({"glitchtip": {"resources": {"cache": {}}}}, "error-tracking:glitchtip.resources.cache: unknown setting"),
+    ({"glitchtip": {"env": {"SECRET_KEY": "x"}}}, "error-tracking:glitchtip.env.SECRET_KEY: is set by this program"),
+    ({"glitchtip": {"postgresImage": "postgres:latest"}}, "error-tracking:glitchtip.postgresImage: must be an image with a pinned tag"),
+    ({"glitchtip": {"backup": {"hour": 24}}}, "error-tracking:glitchtip.backup.hour: must be a whole number from 0 to 23"),
+    ({"dsnTargets": [{"project": "nope", "envFile": {"path": "/opt/app/.env"}}]},
+     'error-tracking:dsnTargets[0].project: must name a configured project (api, web), got "nope"'),
+    ({"dsnTargets": [{"project": "api", "envFile": {"path": "relative/.env"}}]},
+     "error-tracking:dsnTargets[0].envFile.path: must be an absolute path"),
+    ({"dsnTargets": [{"project": "api"}]}, "error-tracking:dsnTargets[0].envFile: or kubernetesSecret is required"),
+    ({"dsnTargets": [{"project": "api", "kubernetesSecret": {"namespace": "shop", "name": "sentry"}}]},
+     "error-tracking:dsnTargets[0].kubernetesSecret: needs platform: kubernetes"),
+    ({"colour": "blue"}, "error-tracking:colour: unknown setting"),
+])
+def test_bad_input_is_refused_by_setting_name(overrides, expected):
+    assert expected in problems(**overrides)
+
+
+def test_every_problem_is_reported_at_once():
+    found = problems(url="nope", adminEmail="nope", docker={"port": 0})
+    assert "error-tracking:url" in found and "error-tracking:adminEmail" in found and "error-tracking:docker.port" in found
+
+
+def test_secret_values_are_never_echoed_in_errors():
+    found = problems(databaseUrl="mysql://user:TopSecret@db/x", glitchtip={"emailUrl": "smtp:/broken:TopSecret"})
+    assert "error-tracking:databaseUrl" in found and "error-tracking:glitchtip.emailUrl" in found
+    assert "TopSecret" not in found
+
+
+def test_a_config_error_stops_the_program_before_any_resource_is_declared():
+    from tests import harness
+
+    captured = {}
+    original = harness.Mocks.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        captured["mocks"] = self
+
+    harness.Mocks.__init__ = spy
+    try:
+        with pytest.raises(Exception) as error:
+            deploy({"docker": {"port": 99999}})
+    finally:
+        harness.Mocks.__init__ = original
+    assert "error-tracking:docker.port" in str(error.value)
+    assert isinstance(error.value, pulumi.RunError) or "RunError" in repr(error.value)
+    assert captured["mocks"].declared == []
+
+
+def test_host_paths_must_name_a_volume_of_the_app():
+    with pytest.raises(Exception) as error:
+        deploy({"docker": {"hostPaths": {"backup": "/var/backups/glitchtip"}}})
+    assert "error-tracking:docker.hostPaths.backup: no such volume" in str(error.value)
