@@ -195,7 +195,7 @@ def _dsn_targets(top: Section, projects: tuple[Project, ...], platform: Optional
     names = {p.name for p in projects}
     targets: list[DsnTarget] = []
     seen_files: set[tuple[str, str]] = set()
-    seen_secrets: set[tuple[str, str, str]] = set()
+    seen_secrets: set[tuple[str, str]] = set()
     for item in top.sections("dsnTargets"):
         project = item.string("project")
         if project is not None and names and project not in names:
@@ -217,9 +217,10 @@ def _dsn_targets(top: Section, projects: tuple[Project, ...], platform: Optional
         if secret is not None:
             if platform != "kubernetes":
                 item.error("kubernetesSecret", "needs platform: kubernetes")
-            elif (secret.namespace, secret.name, secret.key) in seen_secrets:
-                item.error("kubernetesSecret", "the same namespace/name/key is already the target of another entry")
-            seen_secrets.add((secret.namespace, secret.name, secret.key))
+            elif (secret.namespace, secret.name) in seen_secrets:
+                item.error("kubernetesSecret", f"{secret.namespace}/{secret.name} is already the target of another "
+                           "entry; use one Secret per project")
+            seen_secrets.add((secret.namespace, secret.name))
         targets.append(DsnTarget(project=project, env_file=env_file, kubernetes_secret=secret))
     return tuple(targets)
 

@@ -53,7 +53,7 @@ def test_env_file_targets_declare_one_secret_one_shot_container_per_target():
     assert env_of(api)["DSN"] == deployment.outputs["dsns"]["api"]
     assert env_of(web)["TARGET_KEY"] == "GLITCHTIP_DSN" and env_of(web)["TARGET_FILE"] == "app.env"
     assert is_wrapped_secret(api.inputs["envs"])
-    assert deployment.outputs["dsnDeliveries"] == {"0": "0", "1": "0"}
+    assert deployment.outputs["dsnDeliveries"] == {"0": "SENTRY_DSN in /opt/api/.env", "1": "GLITCHTIP_DSN in /srv/web/app.env"}
 
 
 def test_a_failed_env_file_update_fails_the_deployment():

@@ -100,7 +100,9 @@ class DockerPlatform(pulumi.ComponentResource):
             name=f"{self.prefix}-dsn-{name}",
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
         )
-        return _require_success(f"the DSN delivery to {target.env_file.path}", container)
+        path = target.env_file.path
+        return _require_success(f"the DSN delivery to {path}", container).apply(
+            lambda _: f"{target.env_file.key} in {path}")
 
     # --- realization -------------------------------------------------------------------------
 

@@ -1,0 +1,28 @@
+"""The Kubernetes platform plugin: `kubernetes:` settings and the component that realizes an AppSpec.
+
+Imported lazily by the platform registry, so pulumi-kubernetes is loaded only when selected.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.plugins import PlatformArgs, Plugin
+from components.platforms.kubernetes.settings import KubernetesSettings, parse_settings
+
+
+def create(name: str, args: PlatformArgs, opts: pulumi.ResourceOptions):
+    from components.platforms.kubernetes.platform import KubernetesPlatform
+
+    return KubernetesPlatform(name, args, opts)
+
+
+def check(spec, settings):
+    from components.platforms.kubernetes.platform import check as check_settings
+
+    return check_settings(spec, settings)
+
+
+PLUGIN = Plugin(parse_settings=parse_settings, create=create, check=check)
+
+__all__ = ["PLUGIN", "KubernetesSettings", "create", "parse_settings"]

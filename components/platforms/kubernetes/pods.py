@@ -1,0 +1,145 @@
+"""Pod templates from workloads: env sources, resources, hardened security context, probes.
+
+One place builds every container, so no workload can miss the resource limits or the
+security settings; these builders return plain dicts (snake_case, as the SDK accepts).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Optional, Sequence
+
+from components.spec import CommandProbe, HealthCheck, HttpProbe, Port, Resources, Service, Workload
+
+
+def resources(r: Resources) -> dict[str, Any]:
+    return {
+        "limits": {"memory": f"{r.memory_mb}Mi", "cpu": _cpu(r.cpu)},
+        "requests": {"memory": f"{r.requested_memory_mb}Mi", "cpu": _cpu(r.requested_cpu)},
+    }
+
+
+def _cpu(cores: float) -> str:
+    return f"{max(1, int(round(cores * 1000)))}m"
+
+
+def container_security(w: Workload) -> dict[str, Any]:
+    context: dict[str, Any] = {
+        "run_as_non_root": True,
+        "allow_privilege_escalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccomp_profile": {"type": "RuntimeDefault"},
+    }
+    if w.run_as_user is not None:
+        context["run_as_user"] = w.run_as_user
+    if w.run_as_group is not None:
+        context["run_as_group"] = w.run_as_group
+    return context
+
+
+def pod_security(w: Workload) -> dict[str, Any]:
+    context: dict[str, Any] = {"run_as_non_root": True, "seccomp_profile": {"type": "RuntimeDefault"}}
+    group = w.run_as_group if w.run_as_group is not None else w.run_as_user
+    if group is not None:
+        # Volumes become writable by the workload's group; only re-chown when the root differs.
+        context["fs_group"] = group
+        context["fs_group_change_policy"] = "OnRootMismatch"
+    return context
+
+
+def probe(health: HealthCheck, *, startup: bool = False) -> dict[str, Any]:
+    handler: dict[str, Any]
+    if isinstance(health.probe, HttpProbe):
+        handler = {"http_get": {"path": health.probe.path, "port": health.probe.port}}
+    elif isinstance(health.probe, CommandProbe):
+        handler = {"exec_": {"command": list(health.probe.command)}}
+    else:  # pragma: no cover - spec only knows these two
+        raise TypeError(f"unknown probe {health.probe!r}")
+    result = {
+        **handler,
+        "period_seconds": health.interval_seconds,
+        "timeout_seconds": health.timeout_seconds,
+        "failure_threshold": health.retries,
+    }
+    if startup:
+        # The start period is spent in the startup probe, so liveness never kills a slow start.
+        result["failure_threshold"] = health.retries + math.ceil(health.start_period_seconds / max(1, health.interval_seconds))
+    return result
+
+
+def port_names(ports: Sequence[Port]) -> list[str]:
+    """Port names valid for Kubernetes (IANA_SVC_NAME, unique per container)."""
+    names: list[str] = []
+    for port in ports:
+        name = port.name.lower().replace("_", "-")[:15]
+        valid = name and name[0].isalnum() and name[-1].isalnum() and any(c.isalpha() for c in name)
+        if not valid or name in names:
+            name = f"port-{port.number}"[:15]
+        names.append(name)
+    return names
+
+
+def container(
+    w: Workload,
+    *,
+    config_map: Optional[str],
+    secret: Optional[str],
+    volume_names: Mapping[str, str],
+    command: Optional[list[str]] = None,
+) -> dict[str, Any]:
+    """`w.command` replaces the image's CMD (container args), keeping its ENTRYPOINT as Docker does."""
+    env_from = []
+    if config_map:
+        env_from.append({"config_map_ref": {"name": config_map}})
+    if secret:
+        env_from.append({"secret_ref": {"name": secret}})
+    result: dict[str, Any] = {
+        "name": w.name.lower().replace("_", "-"),
+        "image": w.image,
+        "resources": resources(w.resources),
+        "security_context": container_security(w),
+    }
+    if command is not None:
+        result["command"] = command
+    elif w.command:
+        result["args"] = list(w.command)
+    if env_from:
+        result["env_from"] = env_from
+    if w.mounts:
+        result["volume_mounts"] = [
+            {"name": volume_names[m.volume], "mount_path": m.path, "read_only": m.read_only} for m in w.mounts
+        ]
+    if isinstance(w, Service):
+        if w.ports:
+            result["ports"] = [
+                {"name": name, "container_port": p.number, "protocol": "TCP"}
+                for p, name in zip(w.ports, port_names(w.ports))
+            ]
+        if w.health is not None:
+            result["startup_probe"] = probe(w.health, startup=True)
+            result["readiness_probe"] = probe(w.health)
+            result["liveness_probe"] = probe(w.health)
+    return result
+
+
+def pod_spec(
+    w: Workload,
+    containers: list[dict[str, Any]],
+    *,
+    volumes: list[dict[str, Any]],
+    restart_policy: Optional[str] = None,
+    service_account: Optional[str] = None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "containers": containers,
+        "security_context": pod_security(w),
+        # Only the reporting task talks to the API server; no other pod gets a token.
+        "automount_service_account_token": service_account is not None,
+    }
+    if service_account:
+        spec["service_account_name"] = service_account
+    if volumes:
+        spec["volumes"] = volumes
+    if restart_policy:
+        spec["restart_policy"] = restart_policy
+    return spec
