@@ -8,6 +8,7 @@ was actually given). Nothing here decides what the program declares.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import uuid
@@ -96,7 +97,19 @@ class Mocks(pulumi.runtime.Mocks):
             outputs["exitCode"] = 1 if task == self.failing_task else 0
             if inputs.get("logs"):
                 outputs["containerLogs"] = fake_glitchtip_report(inputs["envs"], self.url)
+        # A read of the Secret the Kubernetes bootstrap Job writes its report into.
+        if args.typ == "kubernetes:core/v1:Secret" and args.custom is None and args.resource_id \
+                and not self.preview:
+            outputs["data"] = {"report": base64.b64encode(self.kubernetes_report().encode()).decode()}
         return f"{args.name}-id", outputs
+
+    def kubernetes_report(self) -> str:
+        for declared in self.declared:
+            data = unwrap(declared.inputs.get("data") or {})
+            if declared.typ == "kubernetes:core/v1:ConfigMap" and "BOOTSTRAP_PROJECTS" in data:
+                line = fake_glitchtip_report([f"{k}={v}" for k, v in data.items()], self.url)
+                return line.splitlines()[-1]
+        raise AssertionError("no bootstrap ConfigMap was declared before the report was read")
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}
