@@ -31,8 +31,9 @@ class Platform(Protocol):
     def task_output(self, task: str) -> pulumi.Output[str]:
         """Everything a reporting task printed (secret): the app finds its report in it."""
 
-    def deliver_dsn(self, name: str, target: Any, dsn: pulumi.Output[str]) -> None:
-        """Put one DSN where an application reads it (an env file, a Kubernetes Secret)."""
+    def deliver_dsn(self, name: str, target: Any, dsn: pulumi.Output[str]) -> pulumi.Output[str]:
+        """Put one DSN where an application reads it (an env file, a Kubernetes Secret); returns
+        where it went, known once delivered."""
 
 
 class App(Protocol):

@@ -8,7 +8,7 @@ import pulumi
 
 from components import apps, platforms
 from components.plugins import PlatformArgs
-from components.settings import StackSettings
+from components.settings import StackSettings, slugify
 from components.validation import ConfigError
 
 
@@ -40,7 +40,8 @@ class ErrorTracking(pulumi.ComponentResource):
         deliveries = {}
         for index, target in enumerate(settings.dsn_targets):
             dsn = self.dsns.apply(lambda dsns, project=target.project: dsns[project])
-            deliveries[f"{index}"] = self.platform.deliver_dsn(f"{index}-{_slug(target.project)}", target, dsn)
+            name = f"{index}-{slugify(target.project) or 'project'}"
+            deliveries[f"{index}"] = self.platform.deliver_dsn(name, target, dsn)
         self.deliveries = pulumi.Output.all(**deliveries) if deliveries else pulumi.Output.from_input({})
         self.register_outputs({
             "url": self.url,
@@ -49,8 +50,3 @@ class ErrorTracking(pulumi.ComponentResource):
             "dsns": self.dsns,
         })
 
-
-def _slug(name: str) -> str:
-    from components.settings import slugify
-
-    return slugify(name) or "project"

@@ -36,13 +36,16 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 
 
 def unwrap(value: Any) -> Any:
-    """Mocks hand secret inputs over wrapped as {sig: ..., value: ...}: return the plain value."""
+    """Mocks hand secret inputs over wrapped as {sig: ..., value: ...}, and integers as floats:
+    return the plain value."""
     if isinstance(value, dict):
-        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+        if SECRET_SIG in value:
             return unwrap(value["value"])
         return {k: unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
         return [unwrap(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     return value
 
 

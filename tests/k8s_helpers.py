@@ -32,24 +32,11 @@ from components.spec import (
     Volume,
 )
 from components.validation import Problems, Section
+from tests.harness import SECRET_SIG, unwrap  # noqa: F401  (shared by the Kubernetes tests)
 
-SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_VALUES = ("s3cr3t-key-value", "pg-pass-123", "admin-pass-456", "https://k3y@errors.example.com/1")
 REPORT_JSON = '{"dsns": {"api": "https://k3y@errors.example.com/1"}}'
 IMAGE = "example/app:1.0.0"
-
-
-def unwrap(value: Any) -> Any:
-    """Secret inputs arrive as {sig: ..., value: ...}; integral floats were ints."""
-    if isinstance(value, dict):
-        if SECRET_SIG in value:
-            return unwrap(value["value"])
-        return {k: unwrap(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [unwrap(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 def api_version(typ: str) -> tuple[str, str]:

@@ -34,15 +34,7 @@ def objects(deployment):
 def manifest(declared):
     version, kind = api_version(declared.typ)
     body = {k: v for k, v in unwrap(declared.inputs).items() if k not in ("apiVersion", "kind")}
-    return _ints({"apiVersion": version, "kind": kind, **body})
-
-
-def _ints(value):
-    if isinstance(value, dict):
-        return {k: _ints(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_ints(v) for v in value]
-    return int(value) if isinstance(value, float) and value.is_integer() else value
+    return {"apiVersion": version, "kind": kind, **body}
 
 
 def named(deployment, kind, name):
