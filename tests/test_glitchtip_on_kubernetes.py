@@ -98,3 +98,17 @@ def test_no_secret_value_reaches_a_configmap(deployments):
 def test_env_file_targets_are_refused_on_kubernetes():
     with pytest.raises(Exception, match=r"dsnTargets\[0\].envFile: needs platform: docker"):
         deploy({**K8S, "dsnTargets": [{"project": "api", "envFile": {"path": "/opt/api/.env"}}]})
+
+
+def test_under_preview_the_dsns_stay_unknown_and_nothing_fails():
+    previewed = deploy(K8S, preview=True)
+    assert previewed.outputs["dsns"] is None
+    assert previewed.outputs["url"] == "https://errors.example.com"
+
+
+def test_render_mode_writes_manifests_and_says_the_dsns_cannot_be_known(tmp_path):
+    rendered = deploy({**K8S, "kubernetes": {**K8S["kubernetes"], "renderYamlTo": str(tmp_path)}})
+    provider = next(d for d in rendered.declared if d.typ == "pulumi:providers:kubernetes")
+    assert provider.inputs["renderYamlToDirectory"] == str(tmp_path)
+    assert rendered.outputs["dsns"] is None
+    assert rendered.outputs["dsnDeliveries"] == {"0": "not delivered: rendering manifests only"}
