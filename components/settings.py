@@ -164,8 +164,8 @@ def load(values: Mapping[str, Any]) -> StackSettings:
 def _projects(top: Section) -> tuple[Project, ...]:
     projects: list[Project] = []
     items = top.sections("projects")
-    if not items and "projects" not in top.data:
-        top.error("projects", "is required: a list of {name, platform?}, one per application")
+    if not items and isinstance(top.data.get("projects", []), list):
+        top.error("projects", "is required: a list of at least one {name, platform?}, one per application")
     seen: dict[str, str] = {}
     for item in items:
         name = item.string(
@@ -202,7 +202,7 @@ def _dsn_targets(top: Section, projects: tuple[Project, ...], platform: Optional
             item.error("project", f"must name a configured project ({', '.join(sorted(names))}), got \"{project}\"")
         env_file = _env_file(item) if item.has("envFile") else None
         secret = _kubernetes_secret(item) if item.has("kubernetesSecret") else None
-        item.raw("envFile"), item.raw("kubernetesSecret")
+        item.seen.update({"envFile", "kubernetesSecret"})  # read above when present
         item.finish()
         if env_file is None and secret is None:
             if not item.has("envFile") and not item.has("kubernetesSecret"):

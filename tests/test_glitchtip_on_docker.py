@@ -61,10 +61,14 @@ def test_bind_address_and_port_are_configurable():
     assert web.inputs["ports"][0]["ip"] == "0.0.0.0" and web.inputs["ports"][0]["external"] == 8080
 
 
-def test_images_are_pinned_versions(default):
+def test_images_are_the_pinned_defaults(default):
+    from components.apps.glitchtip import settings as glitchtip
+
     images = sorted(i.inputs["name"] for i in default.of_type("docker:index/remoteImage:RemoteImage"))
-    assert images == ["glitchtip/glitchtip:6.2.6", "postgres:18.4", "valkey/valkey:9.0.3"]
-    assert not any(i.endswith(":latest") for i in images)
+    assert images == sorted([f"glitchtip/glitchtip:{glitchtip.DEFAULT_VERSION}", glitchtip.DEFAULT_POSTGRES_IMAGE,
+                             glitchtip.DEFAULT_VALKEY_IMAGE])
+    for image in images:
+        assert re.search(r":\d+(\.\d+)+$", image), image  # a release, never latest or a bare major tag
 
 
 def test_containers_share_a_private_network_and_named_volumes(default):

@@ -35,6 +35,8 @@ def test_a_valid_configuration_loads_with_documented_defaults():
     ({"projects": [{"name": "api"}, {"name": "API"}]}, "error-tracking:projects[1].name: duplicates project"),
     ({"projects": [{"name": "api", "lang": "go"}]}, "error-tracking:projects[0].lang: unknown setting"),
     ({"projects": "api"}, "error-tracking:projects: must be a list"),
+    ({"projects": []}, "error-tracking:projects: is required: a list of at least one"),
+    ({"projects": None}, "error-tracking:projects: is required"),
     ({"docker": {"port": 70000}}, "error-tracking:docker.port: must be a whole number from 1 to 65535"),
     ({"docker": {"port": "http"}}, "error-tracking:docker.port: must be a whole number"),
     ({"docker": {"bindAddress": "localhost"}}, "error-tracking:docker.bindAddress: must be an IP address"),
