@@ -8,13 +8,16 @@ name; nothing else refers to a particular app or platform.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol
 
 import pulumi
 
 from components.spec import AppSpec
 from components.validation import Problems, Section
+
+if TYPE_CHECKING:
+    from components.settings import DsnTarget
 
 
 @dataclass(frozen=True)
@@ -25,13 +28,17 @@ class PlatformArgs:
     settings: Any
     # The public base URL (`url`): where the entrypoint must be reachable.
     url: str
+    # Data volumes also get `protect` (the stack's `protect` setting).
+    protect: bool = False
+    # The operator set `url` as a secret: objects that carry it (an Ingress) keep it secret.
+    url_secret: bool = False
 
 
 class Platform(Protocol):
     def task_output(self, task: str) -> pulumi.Output[str]:
         """Everything a reporting task printed (secret): the app finds its report in it."""
 
-    def deliver_dsn(self, name: str, target: Any, dsn: pulumi.Output[str]) -> pulumi.Output[str]:
+    def deliver_dsn(self, name: str, target: DsnTarget, dsn: pulumi.Output[str]) -> pulumi.Output[str]:
         """Put one DSN where an application reads it (an env file, a Kubernetes Secret); returns
         where it went, known once delivered."""
 
@@ -40,6 +47,8 @@ class App(Protocol):
     spec: AppSpec
     report_task: str
     admin_password: pulumi.Output[str]
+    # An auth token for source-map uploads from CI (sentry-cli, glitchtip-cli); secret.
+    api_token: pulumi.Output[str]
 
     def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
         """project name -> DSN, from the bootstrap task's output (secret)."""
@@ -55,6 +64,9 @@ class Plugin:
     describe: Optional[Callable[[Any], AppSpec]] = None
     # Platforms: problems between their settings and an app's description (volume names...).
     check: Optional[Callable[[AppSpec, Any], list]] = None
+    # Platforms: the DSN target kinds they deliver to, by configuration key (`envFile`), each
+    # with the parser of its section; the parsed value must be hashable (duplicates are refused).
+    dsn_targets: Mapping[str, Callable[[Section], Any]] = field(default_factory=dict)
     # Set while a name is reserved but not built yet: the reason, shown to the operator.
     unsupported: Optional[str] = None
 

@@ -7,7 +7,10 @@ from pulumi.runtime import config as runtime_config
 
 from components import settings as stack_settings
 from components.stack import ErrorTracking, preflight
-from components.validation import ConfigError
+from components.validation import PROJECT, ConfigError
+
+# The stack's outputs, in the order `pulumi stack output` lists them.
+OUTPUTS = ("url", "adminEmail", "adminPassword", "apiToken", "dsns", "organization", "projects", "dsnDeliveries")
 
 
 def raw_config() -> dict:
@@ -15,20 +18,32 @@ def raw_config() -> dict:
     return {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
 
 
+def secret_keys(values: dict) -> frozenset[str]:
+    """Top-level keys holding a value set with `pulumi config set --secret` (all Pulumi tells us)."""
+    return frozenset(key for key in values if runtime_config.is_config_secret(f"{PROJECT}:{key}"))
+
+
 def run() -> ErrorTracking:
+    values = stack_settings.project_config(raw_config())
     try:
-        settings = stack_settings.load(stack_settings.project_config(raw_config()))
+        settings = stack_settings.load(values, secret_keys(values))
         preflight(settings)
     except ConfigError as error:
         # A clean message naming every bad setting, not a stack trace.
         raise pulumi.RunError(str(error)) from None
     stack = ErrorTracking("error-tracking", settings)
-    pulumi.export("url", stack.url)
-    pulumi.export("adminEmail", stack.admin_email)
-    pulumi.export("adminPassword", stack.admin_password)
-    pulumi.export("dsns", stack.dsns)
-    pulumi.export("organization", settings.organization)
-    pulumi.export("projects", [p.name for p in settings.projects])
+    outputs = {
+        "url": stack.url,
+        "adminEmail": stack.admin_email,
+        "adminPassword": stack.admin_password,
+        "apiToken": stack.api_token,
+        "dsns": stack.dsns,
+        "organization": stack.organization,
+        "projects": stack.projects,
+    }
     if settings.dsn_targets:
-        pulumi.export("dsnDeliveries", stack.deliveries)
+        outputs["dsnDeliveries"] = stack.deliveries
+    for name in OUTPUTS:
+        if name in outputs:
+            pulumi.export(name, outputs[name])
     return stack

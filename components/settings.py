@@ -1,8 +1,8 @@
 """The stack's configuration, read and validated in full before any resource is declared.
 
-Top-level keys live here; each app (`glitchtip: {...}`) and each platform (`docker: {...}`,
-`kubernetes: {...}`) validates its own section through the registries, so adding one never
-touches this file.
+Top-level keys live here; each app (`glitchtip: {...}`, `sentry: {...}`) and each platform
+(`docker: {...}`, `kubernetes: {...}`) validates its own section through the registries, and each
+platform parses the DSN target kinds it can deliver to, so adding one never touches this file.
 """
 
 from __future__ import annotations
@@ -21,41 +21,42 @@ from components.validation import (
     url_problem,
 )
 
-# GlitchTip and Sentry accept these SDK platform names for a project; "other" is the neutral one.
+# Top-level keys that are not an app's or a platform's own section.
+STACK_KEYS = (
+    "app", "platform", "url", "adminEmail", "organization", "projects", "dsnTargets",
+    "databaseUrl", "valkeyUrl", "protect",
+)
+
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,49}$")
+# GlitchTip and Sentry accept these SDK platform names for a project; "other" is the neutral one.
 PROJECT_PLATFORM = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-K8S_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
+
+
+def top_level_keys() -> tuple[str, ...]:
+    """Every key the program reads under `error-tracking:` (Pulumi.yaml declares the same)."""
+    from components import apps, platforms
+
+    return (*STACK_KEYS, *apps.names(), *platforms.names())
 
 
 @dataclass(frozen=True)
 class Project:
     name: str
     platform: str
-    slug: str
-
-
-@dataclass(frozen=True)
-class EnvFileTarget:
-    path: str
-    key: str
-
-
-@dataclass(frozen=True)
-class KubernetesSecretTarget:
-    namespace: str
-    name: str
-    key: str
 
 
 @dataclass(frozen=True)
 class DsnTarget:
-    """Where one project's DSN is delivered, so that the app reading it needs no copy-paste."""
+    """Where one project's DSN is delivered, so that the app reading it needs no copy-paste.
+
+    `kind` is the configuration key (`envFile`, `kubernetesSecret`) and `target` what the
+    platform that owns that kind parsed from it.
+    """
 
     project: str
-    env_file: Optional[EnvFileTarget] = None
-    kubernetes_secret: Optional[KubernetesSecretTarget] = None
+    kind: str
+    target: Any
 
 
 @dataclass(frozen=True)
@@ -73,16 +74,23 @@ class StackSettings:
     # The app's and the platform's own settings, as their modules parsed them.
     app_settings: Any
     platform_settings: Any
+    # Data volumes get `protect` too (a prod stack asks for it): `pulumi destroy` then refuses.
+    protect: bool = False
+    # Top-level keys holding a value set with `pulumi config set --secret`.
+    secret_keys: frozenset[str] = frozenset()
 
     @property
     def host(self) -> str:
         return urlsplit(self.url).hostname or ""
 
+    def is_secret(self, key: str) -> bool:
+        return key in self.secret_keys
+
 
 def slugify(name: str) -> str:
-    """The slug GlitchTip/Sentry derive from a project name (Django's slugify, ASCII names)."""
+    """A readable resource-name fragment from a project name (never the app's own slug)."""
     slug = re.sub(r"[^\w\s-]", "", name.lower())
-    return re.sub(r"[-\s]+", "-", slug).strip("-_")
+    return re.sub(r"[-\s_]+", "-", slug).strip("-")
 
 
 def project_config(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,12 +111,12 @@ def project_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def load(values: Mapping[str, Any]) -> StackSettings:
+def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> StackSettings:
     """Validate the stack's configuration; raises ConfigError naming every problem."""
     from components import apps, platforms
 
     problems = Problems()
-    top = Section(dict(values), PROJECT, problems)
+    top = Section(dict(values), PROJECT, problems, secret_keys=frozenset(secret_keys))
     app = top.string("app", "glitchtip", choices=apps.names())
     platform = top.string("platform", "docker", choices=platforms.names())
     url = top.string("url", check=url_problem)
@@ -127,6 +135,7 @@ def load(values: Mapping[str, Any]) -> StackSettings:
     valkey_url = top.string(
         "valkeyUrl", None, check=_secret_url_problem("redis", "rediss", "valkey", "valkeys"), secret=True
     )
+    protect = top.boolean("protect", False)
 
     # Every app and platform section is read, so a key for one that is not selected is
     # still checked rather than silently ignored.
@@ -158,6 +167,8 @@ def load(values: Mapping[str, Any]) -> StackSettings:
         valkey_url=valkey_url,
         app_settings=app_settings,
         platform_settings=platform_settings,
+        protect=protect,
+        secret_keys=frozenset(secret_keys),
     )
 
 
@@ -182,75 +193,44 @@ def _projects(top: Section) -> tuple[Project, ...]:
         item.finish()
         if not name:
             continue
-        slug = slugify(name)
-        if slug in seen:
-            item.error("name", f'duplicates project "{seen[slug]}" (both are "{slug}" as a slug); names must be unique')
+        if name.lower() in seen:
+            item.error("name", f'duplicates project "{seen[name.lower()]}" (names differing only in case are '
+                       "the same project to a reader); names must be unique")
             continue
-        seen[slug] = name
-        projects.append(Project(name=name, platform=platform, slug=slug))
+        seen[name.lower()] = name
+        projects.append(Project(name=name, platform=platform))
     return tuple(projects)
 
 
 def _dsn_targets(top: Section, projects: tuple[Project, ...], platform: Optional[str]) -> tuple[DsnTarget, ...]:
+    """`[{project, <kind>: {...}}]` where each platform owns its kinds (envFile, kubernetesSecret)."""
+    from components import platforms
+
+    owners = {kind: name for name in platforms.names() for kind in platforms.get(name).dsn_targets}
     names = {p.name for p in projects}
     targets: list[DsnTarget] = []
-    seen_files: set[tuple[str, str]] = set()
-    seen_secrets: set[tuple[str, str]] = set()
+    seen: set[Any] = set()
     for item in top.sections("dsnTargets"):
         project = item.string("project")
         if project is not None and names and project not in names:
             item.error("project", f"must name a configured project ({', '.join(sorted(names))}), got \"{project}\"")
-        env_file = _env_file(item) if item.has("envFile") else None
-        secret = _kubernetes_secret(item) if item.has("kubernetesSecret") else None
-        item.seen.update({"envFile", "kubernetesSecret"})  # read above when present
-        item.finish()
-        if env_file is None and secret is None:
-            if not item.has("envFile") and not item.has("kubernetesSecret"):
-                item.error("envFile", "or kubernetesSecret is required: where to deliver the DSN")
+        kinds = [k for k in owners if item.has(k)]
+        item.seen.update(owners)
+        if len(kinds) != 1:
+            item.error(" | ".join(owners), "exactly one is required: where to deliver the DSN")
+            item.finish()
             continue
-        if env_file is not None:
-            if platform != "docker":
-                item.error("envFile", "needs platform: docker (the file is written on the Docker host)")
-            elif (env_file.path, env_file.key) in seen_files:
-                item.error("envFile", f"{env_file.key} in {env_file.path} is already the target of another entry")
-            seen_files.add((env_file.path, env_file.key))
-        if secret is not None:
-            if platform != "kubernetes":
-                item.error("kubernetesSecret", "needs platform: kubernetes")
-            elif (secret.namespace, secret.name) in seen_secrets:
-                item.error("kubernetesSecret", f"{secret.namespace}/{secret.name} is already the target of another "
-                           "entry; use one Secret per project")
-            seen_secrets.add((secret.namespace, secret.name))
-        targets.append(DsnTarget(project=project, env_file=env_file, kubernetes_secret=secret))
+        kind = kinds[0]
+        parsed = platforms.get(owners[kind]).dsn_targets[kind](item.section(kind))
+        item.finish()
+        if owners[kind] != platform:
+            item.error(kind, f"needs platform: {owners[kind]} (this stack's platform is {platform})")
+        elif parsed is not None and parsed in seen:
+            item.error(kind, "is already the target of another entry; use one target per project")
+        elif parsed is not None and project is not None:
+            seen.add(parsed)
+            targets.append(DsnTarget(project=project, kind=kind, target=parsed))
     return tuple(targets)
-
-
-def _env_file(item: Section) -> Optional[EnvFileTarget]:
-    section = item.section("envFile")
-    path = section.string(
-        "path",
-        check=lambda v: None if v.startswith("/") and not v.endswith("/") and "\n" not in v
-        and "/../" not in v + "/" else "must be an absolute path to a file on the Docker host",
-    )
-    key = section.string(
-        "key", "SENTRY_DSN", check=lambda v: None if ENV_KEY.match(v) else "must be an environment variable name"
-    )
-    section.finish()
-    return EnvFileTarget(path=path, key=key) if path and key else None
-
-
-def _kubernetes_secret(item: Section) -> Optional[KubernetesSecretTarget]:
-    section = item.section("kubernetesSecret")
-    dns_label = lambda v: None if K8S_NAME.match(v) and len(v) <= 63 else "must be a Kubernetes name (lower-case letters, digits, dashes)"
-    namespace = section.string("namespace", check=dns_label)
-    name = section.string("name", check=dns_label)
-    key = section.string(
-        "key", "SENTRY_DSN", check=lambda v: None if K8S_KEY.match(v) else "must be a Secret key (letters, digits, -, _, .)"
-    )
-    section.finish()
-    if namespace and name and key:
-        return KubernetesSecretTarget(namespace=namespace, name=name, key=key)
-    return None
 
 
 def _secret_url_problem(*schemes: str):

@@ -1,16 +1,28 @@
 """The platform-neutral description of an app: what runs, never where.
 
-An app (GlitchTip, later Sentry) describes its services and one-shot tasks once, with these
-types; a platform (Docker, Kubernetes) realizes the description. Neither knows the other, so a
-new app or a new platform is added without touching the rest.
+An app (GlitchTip, Sentry) describes its services, one-shot tasks, scheduled tasks, volumes and
+configuration files once, with these types; a platform (Docker, Kubernetes) realizes the
+description. Neither knows the other, so a new app or a new platform is added without touching
+the rest.
+
+Three relations between workloads are kept apart on purpose:
+- `depends_on`: services that must be healthy before this workload starts (order);
+- `after`: tasks that must have completed successfully before it starts (order);
+- `connects_to`: services it reaches over the network (reachability: network policies).
+A dependency is not a network allowance, and a peer reached later is not a start dependency.
 """
 
 from __future__ import annotations
 
+import graphlib
+import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Union
 
 import pulumi
+
+NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 @dataclass(frozen=True)
@@ -60,11 +72,16 @@ class Resources:
 
 @dataclass(frozen=True)
 class Volume:
-    """Persistent storage. `shared` volumes are mounted by more than one service."""
+    """Persistent storage. `shared` volumes are mounted by more than one workload.
+
+    `data` volumes hold what cannot be rebuilt (databases, uploads, backups): platforms keep them
+    when the resource is deleted or replaced. A cache (`data=False`) may be lost.
+    """
 
     name: str
     size_gb: int
     shared: bool = False
+    data: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,9 +92,62 @@ class Mount:
 
 
 @dataclass(frozen=True)
+class ConfigFile:
+    """A configuration file the app renders; `secret` files go to secret stores only."""
+
+    name: str
+    content: pulumi.Input[str]
+    secret: bool = False
+
+
+@dataclass(frozen=True)
+class FileMount:
+    """Mounts the app's ConfigFile `file` read-only at `path` (a file path, not a directory)."""
+
+    file: str
+    path: str
+
+
+@dataclass(frozen=True)
+class Scratch:
+    """Writable space that need not survive a restart (tmpfs on Docker, emptyDir on Kubernetes).
+
+    It lets a workload run with a read-only root filesystem; `memory` scratch counts against the
+    container's memory limit on every platform.
+    """
+
+    path: str
+    size_mb: int = 64
+    memory: bool = True
+
+
+@dataclass(frozen=True)
 class Port:
     number: int
     name: str = "http"
+
+
+@dataclass(frozen=True)
+class Egress:
+    """A destination outside the app that a workload must reach (mail, an external database,
+    object storage). Network policies have no host names: platforms allow the ports, to the
+    addresses the operator configures for `name`."""
+
+    name: str
+    ports: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a scheduled task runs, in UTC: daily at hour:minute, or monthly on `day_of_month`."""
+
+    hour: int = 3
+    minute: int = 0
+    day_of_month: Optional[int] = None
+
+    @property
+    def cron(self) -> str:
+        return f"{self.minute} {self.hour} {self.day_of_month or '*'} * *"
 
 
 @dataclass(frozen=True)
@@ -87,31 +157,51 @@ class Workload:
     name: str
     image: str
     resources: Resources
+    # Replaces the image's CMD; `entrypoint` replaces its ENTRYPOINT (both as Docker means them).
     command: Optional[tuple[str, ...]] = None
+    entrypoint: Optional[tuple[str, ...]] = None
     env: Mapping[str, str] = field(default_factory=dict)
     # Values that must stay secret: platforms put them in secret stores, never in plain config.
     secret_env: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    files: tuple[FileMount, ...] = ()
     mounts: tuple[Mount, ...] = ()
-    # Services that must be healthy before this one starts; they are also the only peers it
-    # needs to reach, which platforms use for network policies.
+    scratch: tuple[Scratch, ...] = ()
     depends_on: tuple[str, ...] = ()
-    # Tasks that must have completed successfully before this one starts.
     after: tuple[str, ...] = ()
-    # The uid the image runs as (None: the image's own default).
+    connects_to: tuple[str, ...] = ()
+    egress: tuple[Egress, ...] = ()
+    # The uid/gid the image runs as (None: the image's own default).
     run_as_user: Optional[int] = None
     run_as_group: Optional[int] = None
+    # The image needs to start as root (it drops privileges itself); `capabilities` it then needs.
+    root: bool = False
+    capabilities: tuple[str, ...] = ()
+    # The image writes only to its mounts and scratch space.
+    read_only_root: bool = False
+    # Open-file limits and the like (Docker only: Kubernetes pods cannot set them).
+    ulimits: Mapping[str, int] = field(default_factory=dict)
+    # How long the process may take to stop after SIGTERM.
+    stop_grace_seconds: Optional[int] = None
 
 
 @dataclass(frozen=True)
 class Service(Workload):
-    """A long-running process."""
+    """A long-running process.
+
+    `max_replicas` bounds `replicas` and any autoscaler: 1 for singletons (a store, a scheduler),
+    a Kafka topic's partition count for its consumers, None when any number may run side by side.
+    """
 
     ports: tuple[Port, ...] = ()
     health: Optional[HealthCheck] = None
     # Holds data of its own (a database): a StatefulSet on Kubernetes, never scaled out.
     stateful: bool = False
-    # May run several replicas side by side (stateless web and worker processes).
-    scalable: bool = False
+    replicas: int = 1
+    max_replicas: Optional[int] = 1
+
+    @property
+    def scalable(self) -> bool:
+        return self.max_replicas is None or self.max_replicas > 1
 
 
 @dataclass(frozen=True)
@@ -128,20 +218,20 @@ class Task(Workload):
 
 @dataclass(frozen=True)
 class ScheduledTask(Workload):
-    """A process run once a day at `hour:minute` UTC (backups), with a check that it still succeeds.
+    """A process run on a schedule (backups, restore drills), with a check that it still succeeds.
 
     `health` proves the job keeps succeeding (for example: the newest backup is recent);
     platforms that run the schedule in a long-lived container use it as that container's check.
     """
 
-    hour: int = 3
-    minute: int = 0
+    schedule: Schedule = field(default_factory=Schedule)
     health: Optional[HealthCheck] = None
 
 
 @dataclass(frozen=True)
 class Entrypoint:
-    """The service and port that the public URL reaches (host port on Docker, Ingress on Kubernetes)."""
+    """The service and port that the public URL reaches (host port on Docker, Ingress on Kubernetes),
+    and the path that answers 2xx when the app is up (post-deploy checks, watchdogs)."""
 
     service: str
     port: int
@@ -157,6 +247,7 @@ class AppSpec:
     volumes: tuple[Volume, ...]
     entrypoint: Entrypoint
     scheduled: tuple[ScheduledTask, ...] = ()
+    files: tuple[ConfigFile, ...] = ()
 
     def service(self, name: str) -> Service:
         return _by_name(self.services, name)
@@ -167,33 +258,78 @@ class AppSpec:
     def volume(self, name: str) -> Volume:
         return _by_name(self.volumes, name)
 
+    def file(self, name: str) -> ConfigFile:
+        return _by_name(self.files, name)
+
+    def workload(self, name: str) -> Workload:
+        return _by_name(self.workloads(), name)
+
     def workloads(self) -> tuple[Workload, ...]:
         return (*self.services, *self.tasks, *self.scheduled)
 
-    def dependents_of(self, service: str) -> tuple[str, ...]:
-        """Names of the workloads that declare `service` in depends_on: its only clients."""
-        return tuple(w.name for w in self.workloads() if service in w.depends_on)
+    def clients_of(self, service: str) -> tuple[str, ...]:
+        """Names of the workloads that connect to `service`: the only peers it accepts."""
+        return tuple(w.name for w in self.workloads() if service in w.connects_to)
+
+    def start_order(self) -> list[Workload]:
+        """Every workload after everything it waits for (`depends_on`, `after`); one order for all
+        platforms, stable for a given description."""
+        sorter = graphlib.TopologicalSorter({w.name: (*w.depends_on, *w.after) for w in self.workloads()})
+        try:
+            names = list(sorter.static_order())
+        except graphlib.CycleError as error:
+            raise ValueError(f"{self.name}: circular start order: {' -> '.join(error.args[1])}") from None
+        return [self.workload(n) for n in names]
 
     def validate(self) -> None:
         """Catch an inconsistent description early, with a message that names the culprit."""
-        names = [w.name for w in self.workloads()]
-        if len(names) != len(set(names)):
-            raise ValueError(f"{self.name}: workload names are not unique: {names}")
-        services = {s.name for s in self.services}
-        tasks = {t.name for t in self.tasks}
-        volumes = {v.name for v in self.volumes}
-        for w in self.workloads():
-            for dep in w.depends_on:
-                if dep not in services:
-                    raise ValueError(f"{self.name}/{w.name}: depends on unknown service {dep!r}")
-            for dep in w.after:
-                if dep not in tasks:
-                    raise ValueError(f"{self.name}/{w.name}: runs after unknown task {dep!r}")
-            for m in w.mounts:
-                if m.volume not in volumes:
-                    raise ValueError(f"{self.name}/{w.name}: mounts unknown volume {m.volume!r}")
-        if self.entrypoint.service not in services:
-            raise ValueError(f"{self.name}: entrypoint service {self.entrypoint.service!r} is unknown")
+        problems = list(_problems(self))
+        if problems:
+            raise ValueError(f"{self.name}: " + "; ".join(problems))
+        self.start_order()
+
+
+def _problems(spec: AppSpec):
+    for kind, items in (("workload", spec.workloads()), ("volume", spec.volumes), ("file", spec.files)):
+        names = [i.name for i in items]
+        for name in sorted({n for n in names if names.count(n) > 1}):
+            yield f"{kind} name {name!r} is not unique"
+        for name in names:
+            if not NAME.match(name) or len(name) > 63:
+                yield f"{kind} name {name!r} is not a lower-case DNS label"
+    services = {s.name for s in spec.services}
+    tasks = {t.name for t in spec.tasks}
+    volumes = {v.name for v in spec.volumes}
+    files = {f.name for f in spec.files}
+    for w in spec.workloads():
+        where = f"{w.name}:"
+        for dep in (*w.depends_on, *w.connects_to):
+            if dep not in services:
+                yield f"{where} names unknown service {dep!r}"
+        for dep in w.after:
+            if dep not in tasks:
+                yield f"{where} runs after unknown task {dep!r}"
+        for m in w.mounts:
+            if m.volume not in volumes:
+                yield f"{where} mounts unknown volume {m.volume!r}"
+        for f in w.files:
+            if f.file not in files:
+                yield f"{where} mounts unknown file {f.file!r}"
+        paths = [m.path for m in w.mounts] + [f.path for f in w.files] + [s.path for s in w.scratch]
+        for path in paths:
+            if not posixpath.isabs(path) or posixpath.normpath(path) != path:
+                yield f"{where} path {path!r} is not a normalized absolute path"
+        for path in sorted({p for p in paths if paths.count(p) > 1}):
+            yield f"{where} mounts two things at {path}"
+        if isinstance(w, Service):
+            if w.replicas < 1 or (w.max_replicas is not None and w.replicas > w.max_replicas):
+                yield f"{where} replicas {w.replicas} outside 1..{w.max_replicas or 'any'}"
+            if w.stateful and w.scalable:
+                yield f"{where} a stateful service runs one replica (max_replicas=1)"
+    if spec.entrypoint.service not in services:
+        yield f"entrypoint service {spec.entrypoint.service!r} is unknown"
+    elif spec.entrypoint.port not in [p.number for p in spec.service(spec.entrypoint.service).ports]:
+        yield f"entrypoint port {spec.entrypoint.port} is not a port of {spec.entrypoint.service!r}"
 
 
 def _by_name(items, name):

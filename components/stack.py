@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import pulumi
 
@@ -10,6 +10,8 @@ from components import apps, platforms
 from components.plugins import PlatformArgs
 from components.settings import StackSettings, slugify
 from components.validation import ConfigError
+
+TYPE = "error-tracking:index:ErrorTracking"
 
 
 def preflight(settings: StackSettings) -> None:
@@ -25,28 +27,38 @@ class ErrorTracking(pulumi.ComponentResource):
     """Parent of everything: app (secrets + description) -> platform (resources) -> DSN sinks."""
 
     def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("error-tracking:index:ErrorTracking", name, None, opts)
+        super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.app = apps.get(settings.app).create(settings.app, settings, child)
         self.platform = platforms.get(settings.platform).create(
             f"{settings.app}-{settings.platform}",
-            PlatformArgs(spec=self.app.spec, settings=settings.platform_settings, url=settings.url),
+            PlatformArgs(spec=self.app.spec, settings=settings.platform_settings, url=settings.url,
+                         protect=settings.protect, url_secret=settings.is_secret("url")),
             child,
         )
-        self.url = pulumi.Output.from_input(settings.url)
-        self.admin_email = pulumi.Output.from_input(settings.admin_email)
+
+        def shown(key: str, value: Any) -> pulumi.Output:
+            """A setting echoed as an output stays secret when the operator set it as one."""
+            output = pulumi.Output.from_input(value)
+            return pulumi.Output.secret(output) if settings.is_secret(key) else output
+
+        self.url = shown("url", settings.url)
+        self.admin_email = shown("adminEmail", settings.admin_email)
+        self.organization = shown("organization", settings.organization)
+        self.projects = shown("projects", [p.name for p in settings.projects])
         self.admin_password = pulumi.Output.secret(self.app.admin_password)
+        self.api_token = pulumi.Output.secret(self.app.api_token)
         self.dsns = pulumi.Output.secret(self.app.dsns(self.platform.task_output(self.app.report_task)))
         deliveries = {}
         for index, target in enumerate(settings.dsn_targets):
             dsn = self.dsns.apply(lambda dsns, project=target.project: dsns[project])
-            name = f"{index}-{slugify(target.project) or 'project'}"
-            deliveries[f"{index}"] = self.platform.deliver_dsn(name, target, dsn)
+            label = "project" if settings.is_secret("projects") else slugify(target.project) or "project"
+            deliveries[f"{index}"] = self.platform.deliver_dsn(f"{index}-{label}", target, dsn)
         self.deliveries = pulumi.Output.all(**deliveries) if deliveries else pulumi.Output.from_input({})
         self.register_outputs({
             "url": self.url,
             "adminEmail": self.admin_email,
             "adminPassword": self.admin_password,
+            "apiToken": self.api_token,
             "dsns": self.dsns,
         })
-

@@ -44,11 +44,20 @@ def describe(value: Any) -> str:
 
 
 class Section:
-    """One configuration object; `path` is how the operator names it (`error-tracking:docker`)."""
+    """One configuration object; `path` is how the operator names it (`error-tracking:docker`).
 
-    def __init__(self, data: Any, path: str, problems: Problems):
+    `secret` is true when the operator set any value below this top-level key with
+    `pulumi config set --secret`: Pulumi tells a program only that much, so every free-form value
+    read from such a section must stay secret wherever it lands (`is_secret`).
+    """
+
+    def __init__(self, data: Any, path: str, problems: Problems, secret: bool = False,
+                 secret_keys: frozenset[str] = frozenset()):
         self.path = path
         self.problems = problems
+        self.secret = secret
+        # At the top level: which keys hold a secret somewhere below them.
+        self.secret_keys = secret_keys
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -87,7 +96,7 @@ class Section:
                 self.error(key, "is required" + (f"; one of {_list(choices)}" if choices else ""))
                 return None
             return default
-        shown = "a secret value (not shown)" if secret else describe(value)
+        shown = "a secret value (not shown)" if secret or self.is_secret(key) else describe(value)
         if not isinstance(value, str):
             self.error(key, f"must be a string, got {shown}")
             return default if default is not _MISSING else None
@@ -142,7 +151,7 @@ class Section:
 
     def section(self, key: str) -> "Section":
         self.seen.add(key)
-        return Section(self.data.get(key), self.name(key), self.problems)
+        return Section(self.data.get(key), self.name(key), self.problems, self.is_secret(key))
 
     def sections(self, key: str) -> list["Section"]:
         """A list of objects, each its own Section named `key[i]`."""
@@ -150,7 +159,12 @@ class Section:
         if not isinstance(value, list):
             self.error(key, f"must be a list, got {describe(value)}")
             return []
-        return [Section(item, f"{self.name(key)}[{i}]", self.problems) for i, item in enumerate(value)]
+        return [Section(item, f"{self.name(key)}[{i}]", self.problems, self.is_secret(key))
+                for i, item in enumerate(value)]
+
+    def is_secret(self, key: str) -> bool:
+        """Whether values read from `key` must stay secret (see the class docstring)."""
+        return self.secret or key in self.secret_keys
 
     def finish(self, allowed_note: str = "") -> None:
         """Refuse every key that no getter asked for."""
@@ -177,6 +191,16 @@ def _list(items: Optional[Iterable[str]]) -> str:
 
 
 # --- checks shared by several settings -------------------------------------------------------
+
+# One rule for every Kubernetes object name, label-like key and workload name (RFC 1123 label).
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def label_problem(value: str) -> Optional[str]:
+    if DNS_LABEL.match(value) and len(value) <= 63:
+        return None
+    return "must be a DNS label: 1-63 lower-case letters, digits or dashes, starting and ending with a letter or digit"
+
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 

@@ -1,9 +1,12 @@
-"""Runs the real program under Pulumi mocks and records what it declares.
+"""Runs the real program (or one platform) under Pulumi mocks and records what it declares.
 
-The mocks play the providers: they echo inputs back as outputs, and for a Docker task container
-they report what the real engine would (exit code 0, or the configured failure; and for the
-GlitchTip bootstrap, the report line GlitchTip prints, built from the projects the container
-was actually given). Nothing here decides what the program declares.
+One harness for both platforms, on Pulumi's public mocks API: `pulumi.runtime.test` runs the
+program; a MockMonitor subclass passed to `set_mocks(monitor=...)` sees each registration as the
+engine would, with its parent, dependencies and options (protect, retainOnDelete, aliases...),
+and its inputs exactly as serialized, so a value is recorded as secret only if the program made
+it secret. The mocks play the providers: they echo inputs back as outputs, and answer what a real
+engine would report (a RandomPassword's result, a Docker task's exit code and logs, a Kubernetes
+bootstrap report read back from its Secret). Nothing here decides what the program declares.
 """
 
 from __future__ import annotations
@@ -13,12 +16,12 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import pulumi
-from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
 
 from components.spec import REPORT_PREFIX
 
@@ -31,15 +34,19 @@ BASE_CONFIG: dict[str, Any] = {
     "projects": [{"name": "api", "platform": "python"}, {"name": "web", "platform": "javascript"}],
 }
 
-
+# Pulumi's RPC protocol marks a secret value as {SIG: SECRET, "value": ...}.
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def is_wrapped_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_SIG) == SECRET_VALUE
 
 
 def unwrap(value: Any) -> Any:
-    """Mocks hand secret inputs over wrapped as {sig: ..., value: ...}, and integers as floats:
-    return the plain value."""
+    """Plain values: secrets unwrapped, whole floats (how numbers arrive) back to ints."""
     if isinstance(value, dict):
-        if SECRET_SIG in value:
+        if is_wrapped_secret(value):
             return unwrap(value["value"])
         return {k: unwrap(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -49,22 +56,63 @@ def unwrap(value: Any) -> Any:
     return value
 
 
-def is_wrapped_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270"
+def plain_strings(value: Any) -> Iterator[str]:
+    """Every string reachable WITHOUT passing through a secret: what state would hold in clear."""
+    if is_wrapped_secret(value):
+        return
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from plain_strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from plain_strings(v)
+    elif isinstance(value, str):
+        yield value
 
 
 @dataclass
 class Declared:
     typ: str
     name: str
-    inputs: dict
-    provider: Optional[str]
+    raw: dict  # inputs as the engine received them (secrets wrapped)
+    urn: str = ""
+    parent: str = ""
+    provider: str = ""
+    dependencies: list = field(default_factory=list)
+    options: dict = field(default_factory=dict)
+    read: bool = False
+    resource_id: str = ""
+
+    @property
+    def inputs(self) -> dict:
+        return unwrap(self.raw)
+
+    def secret(self, key: str) -> bool:
+        return is_wrapped_secret(self.raw.get(key))
+
+    # Kubernetes helpers ------------------------------------------------------------------
+    @property
+    def kind(self) -> str:
+        return self.typ.split(":")[-1]
+
+    @property
+    def object_name(self) -> str:
+        return self.inputs.get("metadata", {}).get("name", "")
+
+    def manifest(self) -> dict:
+        _, group_version, kind = self.typ.split(":")
+        group, version = group_version.split("/")
+        groups = {"core": "", "networking": "networking.k8s.io", "rbac": "rbac.authorization.k8s.io"}
+        group = groups.get(group, group)
+        api_version = f"{group}/{version}" if group else version
+        return {"apiVersion": api_version, "kind": kind,
+                **{k: v for k, v in self.inputs.items() if k not in ("apiVersion", "kind")}}
 
 
-def fake_glitchtip_report(env: list[str], url: str) -> str:
+def fake_glitchtip_report(env: dict[str, str], url: str) -> str:
     """What bootstrap_script.py prints in GlitchTip: a DSN per project it was asked for."""
-    values = dict(item.split("=", 1) for item in env)
-    projects = json.loads(values["BOOTSTRAP_PROJECTS"])
+    projects = json.loads(env["BOOTSTRAP_PROJECTS"])
     scheme, rest = url.split("://", 1)
     report = {
         p["name"]: {
@@ -78,19 +126,23 @@ def fake_glitchtip_report(env: list[str], url: str) -> str:
 
 
 class Mocks(pulumi.runtime.Mocks):
-    def __init__(self, url: str, failing_task: Optional[str] = None, preview: bool = False):
+    """Provider stand-ins: echo inputs, and report what the real providers would compute."""
+
+    def __init__(self, url: str = "", failing_task: Optional[str] = None, preview: bool = False,
+                 report: Optional[Callable[["Mocks"], str]] = None):
         self.url = url
         self.preview = preview
         self.failing_task = failing_task
-        self.declared: list[Declared] = []
+        self.report = report or (lambda mocks: mocks.bootstrap_report())
+        self.seen: list[tuple[str, str, dict]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.declared.append(Declared(args.typ, args.name, copy.deepcopy(args.inputs), args.provider))
+        self.seen.append((args.typ, args.name, copy.deepcopy(args.inputs)))
         inputs = unwrap(args.inputs)
         outputs = dict(args.inputs)
         if args.typ == "random:index/randomPassword:RandomPassword":
-            alphabet = "0123456789abcdef" if args.inputs.get("overrideSpecial") == "abcdef" else "aB3"
-            length = int(args.inputs["length"])
+            alphabet = "0123456789abcdef" if inputs.get("overrideSpecial") == "abcdef" else "aB3"
+            length = int(inputs["length"])
             outputs["result"] = (alphabet * length)[:length]
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = f"sha256:{uuid.uuid5(uuid.NAMESPACE_URL, inputs['name']).hex}"
@@ -99,23 +151,75 @@ class Mocks(pulumi.runtime.Mocks):
             task = inputs["name"].rsplit("-", 1)[-1]
             outputs["exitCode"] = 1 if task == self.failing_task else 0
             if inputs.get("logs"):
-                outputs["containerLogs"] = fake_glitchtip_report(inputs["envs"], self.url)
+                env = dict(item.split("=", 1) for item in inputs["envs"])
+                outputs["containerLogs"] = fake_glitchtip_report(env, self.url)
         # A read of the Secret the Kubernetes bootstrap Job writes its report into.
         if args.typ == "kubernetes:core/v1:Secret" and args.custom is None and args.resource_id \
                 and not self.preview:
-            outputs["data"] = {"report": base64.b64encode(self.kubernetes_report().encode()).decode()}
+            outputs["data"] = {"report": base64.b64encode(self.report(self).encode()).decode()}
         return f"{args.name}-id", outputs
 
-    def kubernetes_report(self) -> str:
-        for declared in self.declared:
-            data = unwrap(declared.inputs.get("data") or {})
-            if declared.typ == "kubernetes:core/v1:ConfigMap" and "BOOTSTRAP_PROJECTS" in data:
-                line = fake_glitchtip_report([f"{k}={v}" for k, v in data.items()], self.url)
-                return line.splitlines()[-1]
-        raise AssertionError("no bootstrap ConfigMap was declared before the report was read")
+    def bootstrap_report(self) -> str:
+        """The report line from the bootstrap Job's own environment (its ConfigMap and Secret)."""
+        env: dict[str, str] = {}
+        for typ, _, inputs in self.seen:
+            plain = unwrap(inputs)
+            if typ == "kubernetes:core/v1:ConfigMap" and "bootstrap" in plain.get("metadata", {}).get("name", ""):
+                env.update(plain.get("data") or {})
+            if typ == "kubernetes:core/v1:Secret" and plain.get("metadata", {}).get("name") == "bootstrap-env":
+                env.update(plain.get("stringData") or {})
+        if "BOOTSTRAP_PROJECTS" not in env:
+            raise AssertionError("no bootstrap environment was declared before the report was read")
+        return fake_glitchtip_report(env, self.url).splitlines()[-1]
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         return {}
+
+
+class Recorder(MockMonitor):
+    """A MockMonitor that records every registration with its options, as the engine sees them."""
+
+    def __init__(self, mocks: Mocks):
+        super().__init__(mocks)
+        self.declared: list[Declared] = []
+
+    def _record(self, request, read: bool, urn: str) -> None:
+        raw = rpc.deserialize_properties(request.properties if read else request.object, keep_unknowns=True)
+        options = {} if read else {
+            "protect": request.protect,
+            "retain_on_delete": request.retainOnDelete,
+            "ignore_changes": list(request.ignoreChanges),
+            "additional_secret_outputs": list(request.additionalSecretOutputs),
+            "aliases": [a.spec.type or a.spec.name for a in request.aliases] + list(request.aliasURNs),
+            "custom_timeouts": request.customTimeouts.create or None,
+        }
+        self.declared.append(Declared(
+            typ=request.type, name=request.name, raw=_plain_dict(raw), urn=urn, parent=request.parent,
+            provider=request.provider, dependencies=list(request.dependencies), options=options, read=read,
+            resource_id=request.id if read else "",
+        ))
+
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self._record(request, False, response.urn)
+        return response
+
+    def ReadResource(self, request):
+        response = super().ReadResource(request)
+        self._record(request, True, response.urn)
+        return response
+
+
+def _plain_dict(value: Any) -> Any:
+    """Protobuf-decoded values as plain Python (unknowns kept as a marker string)."""
+    if isinstance(value, dict):
+        return {k: _plain_dict(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain_dict(v) for v in value]
+    if isinstance(value, Unknown):
+        return "<unknown>"
+    return value
 
 
 @dataclass
@@ -123,17 +227,42 @@ class Deployment:
     declared: list[Declared]
     outputs: dict[str, Any] = field(default_factory=dict)
     secret_outputs: set[str] = field(default_factory=set)
+    known_outputs: set[str] = field(default_factory=set)
+    result: Any = None
 
     def of_type(self, typ: str) -> list[Declared]:
-        return [d for d in self.declared if d.typ == typ]
+        return [d for d in self.declared if d.typ == typ and not d.read]
 
+    def named(self, name: str) -> Declared:
+        matches = [d for d in self.declared if d.name == name and not d.read]
+        assert len(matches) == 1, f"{name}: {len(matches)} resources"
+        return matches[0]
+
+    def by_urn(self, urn: str) -> Declared:
+        return next(d for d in self.declared if d.urn == urn)
+
+    def depends_on(self, resource: Declared) -> list[Declared]:
+        return [d for d in self.declared if d.urn in resource.dependencies]
+
+    # Docker ------------------------------------------------------------------------------
     def containers(self) -> dict[str, Declared]:
         return {d.inputs["name"]: d for d in self.of_type("docker:index/container:Container")}
 
-    def named(self, name: str) -> Declared:
-        matches = [d for d in self.declared if d.name == name]
-        assert len(matches) == 1, f"{name}: {len(matches)} resources"
-        return matches[0]
+    # Kubernetes --------------------------------------------------------------------------
+    def k8s(self) -> list[Declared]:
+        """Every Kubernetes object the program would apply (not the provider, not reads)."""
+        return [d for d in self.declared if d.typ.startswith("kubernetes:") and not d.read]
+
+    def of_kind(self, kind: str) -> list[Declared]:
+        return [d for d in self.k8s() if d.kind == kind]
+
+    def one(self, kind: str, name: str) -> Declared:
+        found = [d for d in self.of_kind(kind) if d.object_name == name]
+        assert len(found) == 1, f"expected one {kind} {name}, found {[d.object_name for d in self.of_kind(kind)]}"
+        return found[0]
+
+    def reads(self) -> list[Declared]:
+        return [d for d in self.declared if d.read]
 
 
 def config_values(config: dict[str, Any]) -> dict[str, str]:
@@ -143,36 +272,54 @@ def config_values(config: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def deploy(overrides: Optional[dict[str, Any]] = None, *, preview: bool = False,
+def run(program: Callable[[], Any], *, config: Optional[dict] = None, secret_keys=(), preview: bool = False,
+        mocks: Optional[Mocks] = None, outputs: Callable[[Any], dict] = lambda result: {}) -> Deployment:
+    """Run `program` under fresh mocks; `outputs(result)` names the Outputs to await and report."""
+    mocks = mocks or Mocks(preview=preview)
+    monitor = Recorder(mocks)
+    pulumi.runtime.set_mocks(mocks, project="error-tracking", stack="test", preview=preview, monitor=monitor)
+    pulumi.runtime.set_all_config(config_values(config or {}), [f"error-tracking:{k}" for k in secret_keys])
+    deployment = Deployment(declared=monitor.declared)
+
+    @pulumi.runtime.test
+    def body():
+        result = program()
+        deployment.result = result
+        awaited = outputs(result)
+
+        async def facts(name: str, output: pulumi.Output):
+            if await output.is_secret():
+                deployment.secret_outputs.add(name)
+            if await output.is_known():
+                deployment.known_outputs.add(name)
+
+        waits = [pulumi.Output.from_input(facts(n, o)) for n, o in awaited.items()]
+        values = pulumi.Output.all(**awaited)
+        return pulumi.Output.all(values, *waits).apply(lambda v: deployment.outputs.update(v[0]))
+
+    body()
+    return deployment
+
+
+def deploy(overrides: Optional[dict[str, Any]] = None, *, preview: bool = False, secret_keys=(),
            failing_task: Optional[str] = None, drop: tuple[str, ...] = ()) -> Deployment:
-    """Run components.program.run() under mocks with BASE_CONFIG plus `overrides`."""
+    """Run components.program.run() under mocks with BASE_CONFIG plus `overrides`; the stack's
+    exported outputs are awaited and reported with their secret-ness."""
     from components import program
 
     config = {**BASE_CONFIG, **(overrides or {})}
     for key in drop:
         config.pop(key, None)
-    mocks = Mocks(config.get("url", ""), failing_task, preview)
-    pulumi.runtime.set_mocks(mocks, project="error-tracking", stack="test", preview=preview)
-    pulumi.runtime.set_all_config(config_values(config), [])
-    runtime_settings.SETTINGS.rpc_manager.clear()
-    runtime_settings.SETTINGS.outputs.clear()
-    holder: dict[str, Any] = {}
+    root = pulumi.runtime.get_root_resource()
+    if root is not None:
+        root.outputs.clear()  # the root stack outlives set_mocks; keep only this run's exports
 
-    def body():
-        holder["stack"] = program.run()
+    def exported(_):
+        return dict(pulumi.runtime.get_root_resource().outputs)
 
-    _sync_await(run_pulumi_func(body))
-    deployment = Deployment(declared=mocks.declared)
-    stack = holder["stack"]
-    for name, output in {
-        "url": stack.url, "adminEmail": stack.admin_email, "adminPassword": stack.admin_password,
-        "dsns": stack.dsns, "dsnDeliveries": stack.deliveries,
-    }.items():
-        deployment.outputs[name] = _sync_await(output.future())
-        if _sync_await(output.is_secret()):
-            deployment.secret_outputs.add(name)
-    return deployment
+    return run(program.run, config=config, secret_keys=secret_keys, preview=preview,
+               mocks=Mocks(config.get("url", ""), failing_task, preview), outputs=exported)
 
 
 def env_of(container: Declared) -> dict[str, str]:
-    return dict(item.split("=", 1) for item in unwrap(container.inputs.get("envs", [])))
+    return dict(item.split("=", 1) for item in container.inputs.get("envs", []))

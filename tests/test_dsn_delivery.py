@@ -10,7 +10,7 @@ import pytest
 from components.dsn import DsnError, dsns_from_output
 from components.platforms.docker.env_file import SCRIPT
 from components.spec import REPORT_PREFIX
-from tests.harness import deploy, env_of, is_wrapped_secret
+from tests.harness import deploy, env_of
 
 KEY = "0123456789abcdef0123456789abcdef"
 
@@ -52,7 +52,7 @@ def test_env_file_targets_declare_one_secret_one_shot_container_per_target():
     assert api.inputs["volumes"] == [{"hostPath": "/opt/api", "containerPath": "/target"}]
     assert env_of(api)["DSN"] == deployment.outputs["dsns"]["api"]
     assert env_of(web)["TARGET_KEY"] == "GLITCHTIP_DSN" and env_of(web)["TARGET_FILE"] == "app.env"
-    assert is_wrapped_secret(api.inputs["envs"])
+    assert api.secret("envs")
     assert deployment.outputs["dsnDeliveries"] == {"0": "SENTRY_DSN in /opt/api/.env", "1": "GLITCHTIP_DSN in /srv/web/app.env"}
 
 

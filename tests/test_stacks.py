@@ -26,7 +26,8 @@ def test_prod_is_glitchtip_on_kubernetes_with_tls_and_dsn_secrets():
     assert (prod.app, prod.platform) == ("glitchtip", "kubernetes")
     assert prod.url.startswith("https://")
     assert prod.platform_settings.ingress.cluster_issuer == "letsencrypt-prod"
-    assert all(t.kubernetes_secret for t in prod.dsn_targets)
+    assert prod.dsn_targets and all(t.kind == "kubernetesSecret" for t in prod.dsn_targets)
+    assert prod.protect is True
 
 
 def test_the_project_is_named_error_tracking():

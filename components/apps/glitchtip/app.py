@@ -10,6 +10,8 @@ from components import dsn, secrets
 from components.apps.glitchtip.services import Secrets, Site, describe
 from components.settings import StackSettings
 
+TYPE = "error-tracking:apps:GlitchTip"
+
 
 def site_of(settings: StackSettings) -> Site:
     return Site(
@@ -20,32 +22,37 @@ def site_of(settings: StackSettings) -> Site:
         projects=settings.projects,
         database_url=settings.database_url,
         valkey_url=settings.valkey_url,
+        secret_keys=settings.secret_keys,
     )
 
 
 def describe_without_secrets(settings: StackSettings):
     """The same description with placeholders for the secrets: for checks before any resource."""
     placeholder = "(generated)"
-    return describe(site_of(settings), settings.app_settings, Secrets(placeholder, placeholder, placeholder))
+    return describe(site_of(settings), settings.app_settings, Secrets(*[placeholder] * 5))
 
 
 class GlitchTip(pulumi.ComponentResource):
-    """Generates SECRET_KEY (64 hex), the Postgres password (32 hex) and the admin password,
-    and describes GlitchTip's services for a platform to run. Declares no platform resources."""
+    """Generates SECRET_KEY (64 hex), the Postgres and Valkey passwords (32 hex), the admin
+    password and the CI auth token (64 hex), and describes GlitchTip's services for a platform
+    to run. Declares no platform resources."""
 
     report_task = "bootstrap"
 
     def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("error-tracking:apps:GlitchTip", name, None, opts)
+        super().__init__(TYPE, name, None, opts)
         self._settings = settings
         generated = Secrets(
             secret_key=secrets.hex_secret(f"{name}-secret-key", 64, self),
             postgres_password=secrets.hex_secret(f"{name}-postgres-password", 32, self),
+            valkey_password=secrets.hex_secret(f"{name}-valkey-password", 32, self),
             admin_password=secrets.password(f"{name}-admin-password", 24, self),
+            api_token=secrets.hex_secret(f"{name}-api-token", 64, self),
         )
         self.admin_password = generated.admin_password
+        self.api_token = generated.api_token
         self.spec = describe(site_of(settings), settings.app_settings, generated)
-        self.register_outputs({"adminPassword": self.admin_password})
+        self.register_outputs({"adminPassword": self.admin_password, "apiToken": self.api_token})
 
     def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
         names = [p.name for p in self._settings.projects]

@@ -6,8 +6,14 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
+from components.apps.glitchtip.sizing import (
+    DEFAULT_RESOURCES,
+    MINIMUM_MEMORY_MB,
+    connections_needed,
+)
 from components.settings import ENV_KEY
 from components.spec import Resources
+from components.stores import max_connections, postgres_memory_needed_mb
 from components.validation import Problems, Section, email_problem
 
 # Pinned defaults: the newest GlitchTip 6 release and the stores it is tested with upstream.
@@ -17,31 +23,51 @@ DEFAULT_VALKEY_IMAGE = "valkey/valkey:9.0.3"
 
 MODES = ("split", "all-in-one")
 EMAIL_SCHEMES = ("consolemail", "smtp", "smtp+tls", "smtp+ssl")
+# Without mail configured Django would send through SMTP on localhost:25 and every invitation
+# and alert would fail; upstream's samples log mail to the console instead.
+CONSOLE_EMAIL = "consolemail://"
 
-# Memory limits (MB) and CPU limits per container; each layout adds up to at most 512 MB, so
-# GlitchTip fits a 2 GB VPS beside the applications it watches. The backup sidecar is counted.
-DEFAULT_RESOURCES: Mapping[str, Mapping[str, Resources]] = {
-    "split": {
-        "web": Resources(memory_mb=200, cpu=0.5),
-        "worker": Resources(memory_mb=150, cpu=0.3),
-        "postgres": Resources(memory_mb=100, cpu=0.5),
-        "valkey": Resources(memory_mb=32, cpu=0.2),
-        "backup": Resources(memory_mb=30, cpu=0.2),
-    },
-    "all-in-one": {
-        "web": Resources(memory_mb=320, cpu=0.8),
-        "postgres": Resources(memory_mb=120, cpu=0.5),
-        "valkey": Resources(memory_mb=32, cpu=0.2),
-        "backup": Resources(memory_mb=30, cpu=0.2),
-    },
+# What the program sets, by the glitchtip setting an operator uses instead, with every variable
+# GlitchTip reads as an alternative to it (glitchtip/settings.py in GlitchTip 6: GLITCHTIP_URL
+# and APP_URL win over GLITCHTIP_DOMAIN, DATABASE_HOST switches to the DATABASE_* parts, the
+# VALKEY_*/REDIS_* parts build VALKEY_URL, EMAIL_URL overrides every EMAIL_* part,
+# ENABLE_OPEN_USER_REGISTRATION overrides ENABLE_ORGANIZATION_CREATION, GRANIAN_* win over
+# PORT/WEB_CONCURRENCY in bin/run-granian.sh). `env` may not set any of them.
+MANAGED_ENV: Mapping[str, tuple[str, ...]] = {
+    "the generated secret key": ("SECRET_KEY",),
+    "url": ("GLITCHTIP_DOMAIN", "GLITCHTIP_URL", "APP_URL", "CSRF_TRUSTED_ORIGINS"),
+    "databaseUrl": (
+        "DATABASE_URL", "DATABASE_HOST", "DATABASE_NAME", "DATABASE_USER", "DATABASE_PASSWORD", "DATABASE_PORT",
+        "MAINTENANCE_DATABASE_URL", "READ_ONLY_DATABASE_URL",
+    ),
+    "glitchtip.databasePoolSize": (
+        "DATABASE_POOL_MIN_SIZE", "DATABASE_POOL_MAX_SIZE", "DATABASE_CONN_MAX_AGE",
+    ),
+    "valkeyUrl / glitchtip.valkey": (
+        "VALKEY_URL", "REDIS_URL", "VALKEY_HOST", "REDIS_HOST", "VALKEY_PORT", "REDIS_PORT",
+        "VALKEY_DATABASE", "REDIS_DATABASE", "VALKEY_PASSWORD", "REDIS_PASSWORD",
+    ),
+    "glitchtip.emailUrl": (
+        "EMAIL_URL", "EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD",
+        "EMAIL_USE_TLS", "EMAIL_USE_SSL",
+    ),
+    "glitchtip.fromEmail": ("DEFAULT_FROM_EMAIL",),
+    "glitchtip.retentionDays": ("GLITCHTIP_RETENTION_DAYS", "GLITCHTIP_MAX_EVENT_LIFE_DAYS"),
+    "glitchtip.openRegistration": (
+        "ENABLE_USER_REGISTRATION", "ENABLE_ORGANIZATION_CREATION", "ENABLE_OPEN_USER_REGISTRATION",
+    ),
+    "glitchtip.enableAdmin": ("ENABLE_ADMIN",),
+    "glitchtip.mode / glitchtip.webWorkers": (
+        "SERVER_ROLE", "GLITCHTIP_EMBED_WORKER", "SKIP_INIT", "IS_WORKER", "PORT", "GRANIAN_HOST", "GRANIAN_PORT",
+        "GRANIAN_WORKERS", "WEB_CONCURRENCY",
+    ),
+    "the memory tuning derived from glitchtip.resources": (
+        "MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",
+    ),
 }
-
-# Variables the program sets itself; `env` may not override them (that would break wiring).
-MANAGED_ENV = frozenset({
-    "SECRET_KEY", "DATABASE_URL", "VALKEY_URL", "REDIS_URL", "EMAIL_URL", "GLITCHTIP_DOMAIN",
-    "SERVER_ROLE", "PORT", "SKIP_INIT", "DEFAULT_FROM_EMAIL", "GLITCHTIP_RETENTION_DAYS",
-    "ENABLE_USER_REGISTRATION", "ENABLE_ORGANIZATION_CREATION", "ENABLE_ADMIN", "WEB_CONCURRENCY",
-})
+# GlitchTip reads its settings through django-environ's FileAwareEnv: `X_FILE` wins over `X`.
+_MANAGED = {name: owner for owner, names in MANAGED_ENV.items() for name in names}
+_MANAGED.update({f"{name}_FILE": owner for name, owner in list(_MANAGED.items())})
 
 
 @dataclass(frozen=True)
@@ -57,21 +83,34 @@ class GlitchTipSettings:
     version: str
     mode: str
     valkey: bool
-    email_url: Optional[str]  # secret
+    email_url: str  # secret unless it is the console default
     from_email: Optional[str]
     retention_days: int
     open_registration: bool
     enable_admin: bool
     web_workers: int
+    database_pool_size: int
     postgres_image: str
     valkey_image: str
     backup: Backup
     resources: Mapping[str, Resources]
+    # Service -> replicas always running, and the most that may run (autoscaling, rollouts).
+    replicas: Mapping[str, int] = field(default_factory=dict)
+    max_replicas: Mapping[str, int] = field(default_factory=dict)
     env: Mapping[str, str] = field(default_factory=dict)
+    # Set with `pulumi config set --secret` somewhere below `glitchtip`: free-form values
+    # (env, fromEmail) then reach the containers as secrets.
+    secret: bool = False
+    # Postgres max_connections, computed from every process's pool.
+    postgres_connections: int = 100
 
     @property
     def image(self) -> str:
         return f"glitchtip/glitchtip:{self.version}"
+
+    @property
+    def email_configured(self) -> bool:
+        return self.email_url != CONSOLE_EMAIL
 
 
 def parse_settings(section: Section, problems: Problems) -> GlitchTipSettings:
@@ -81,11 +120,11 @@ def parse_settings(section: Section, problems: Problems) -> GlitchTipSettings:
         check=lambda v: None if re.fullmatch(r"6\.\d+\.\d+", v) else
         "must be a pinned GlitchTip 6 release such as 6.2.6 (no 'v' prefix, no 'latest')",
     )
-    mode = section.string("mode", "split", choices=MODES)
+    mode = section.string("mode", "split", choices=MODES) or "split"
     valkey = section.boolean("valkey", True)
     email_url = section.string(
         "emailUrl",
-        None,
+        CONSOLE_EMAIL,
         secret=True,
         check=lambda v: None if v.split("://", 1)[0] in EMAIL_SCHEMES and "://" in v else
         f"must be an email URL ({', '.join(s + '://' for s in EMAIL_SCHEMES)})",
@@ -95,15 +134,31 @@ def parse_settings(section: Section, problems: Problems) -> GlitchTipSettings:
     open_registration = section.boolean("openRegistration", False)
     enable_admin = section.boolean("enableAdmin", False)
     web_workers = section.integer("webWorkers", 1, minimum=1, maximum=16)
-    postgres_image = section.string("postgresImage", DEFAULT_POSTGRES_IMAGE, check=_pinned_image)
-    valkey_image = section.string("valkeyImage", DEFAULT_VALKEY_IMAGE, check=_pinned_image)
+    pool = section.integer("databasePoolSize", 5, minimum=2, maximum=50)
+    postgres_image = section.string("postgresImage", DEFAULT_POSTGRES_IMAGE, check=pinned_image_problem)
+    valkey_image = section.string("valkeyImage", DEFAULT_VALKEY_IMAGE, check=pinned_image_problem)
     backup = _backup(section.section("backup"))
-    resources = _resources(section.section("resources"), mode or "split", valkey)
+    resources = _resources(section.section("resources"), mode, valkey)
+    processes = ("web",) if mode == "all-in-one" else ("web", "worker")
+    replicas = _counts(section.section("replicas"), processes, 1)
+    max_replicas = _counts(section.section("maxReplicas"), processes, None, floor=replicas)
     env = _env(section)
     section.finish()
+    max_replicas = {k: max_replicas.get(k) or replicas[k] for k in processes}
+    connections = connections_needed(max_replicas, web_workers=web_workers, pool=pool)
+    postgres_connections = max_connections(connections)
+    if "postgres" in resources:
+        need = postgres_memory_needed_mb(postgres_connections, resources["postgres"])
+        if resources["postgres"].memory_mb < need:
+            section.error(
+                "resources.postgres.memoryMb",
+                f"must be at least {need} to hold {postgres_connections} connections (every web and worker "
+                f"replica's pool of {pool}, the one-shot tasks and backups); raise it or lower "
+                "databasePoolSize, webWorkers or the replicas",
+            )
     return GlitchTipSettings(
         version=version,
-        mode=mode or "split",
+        mode=mode,
         valkey=valkey,
         email_url=email_url,
         from_email=from_email,
@@ -111,16 +166,23 @@ def parse_settings(section: Section, problems: Problems) -> GlitchTipSettings:
         open_registration=open_registration,
         enable_admin=enable_admin,
         web_workers=web_workers,
+        database_pool_size=pool,
         postgres_image=postgres_image,
         valkey_image=valkey_image,
         backup=backup,
         resources=resources,
+        replicas=replicas,
+        max_replicas=max_replicas,
         env=env,
+        secret=section.secret,
+        postgres_connections=postgres_connections,
     )
 
 
-def _pinned_image(value: str) -> Optional[str]:
+def pinned_image_problem(value: str) -> Optional[str]:
     name, _, tag = value.rpartition(":")
+    if "@sha256:" in value:
+        return None
     if not name or "/" in tag or not tag or tag == "latest":
         return "must be an image with a pinned tag such as postgres:18.4 (not latest)"
     return None
@@ -138,8 +200,8 @@ def _backup(section: Section) -> Backup:
 
 
 def _resources(section: Section, mode: str, valkey: bool) -> dict[str, Resources]:
-    """Defaults for the layout, overridden per container: `resources.web.memoryMb: 256`."""
-    defaults = dict(DEFAULT_RESOURCES.get(mode, DEFAULT_RESOURCES["split"]))
+    """Defaults for the layout, overridden per container: `resources.web.memoryMb: 320`."""
+    defaults = dict(DEFAULT_RESOURCES[mode])
     if not valkey:
         # Without Valkey, Postgres also carries the queue and cache: give it Valkey's share.
         freed = defaults.pop("valkey")
@@ -148,8 +210,9 @@ def _resources(section: Section, mode: str, valkey: bool) -> dict[str, Resources
     resources = {}
     for name, default in defaults.items():
         item = section.section(name)
+        floor = MINIMUM_MEMORY_MB.get(name, 16)
         resources[name] = Resources(
-            memory_mb=item.integer("memoryMb", default.memory_mb, minimum=16, maximum=65536),
+            memory_mb=item.integer("memoryMb", default.memory_mb, minimum=floor, maximum=65536),
             cpu=item.number("cpu", default.cpu, minimum=0.05, maximum=64),
         )
         item.finish()
@@ -157,8 +220,17 @@ def _resources(section: Section, mode: str, valkey: bool) -> dict[str, Resources
     return resources
 
 
+def _counts(section: Section, processes: tuple[str, ...], default, floor: Optional[Mapping[str, int]] = None):
+    counts = {}
+    for name in processes:
+        minimum = (floor or {}).get(name, 1)
+        counts[name] = section.integer(name, default, minimum=minimum, maximum=100)
+    section.finish(" (processes of this mode)")
+    return counts
+
+
 def _env(section: Section) -> dict[str, str]:
-    """Extra GlitchTip settings (`env: {GLITCHTIP_ENABLE_UPTIME: "false"}`), plain values only."""
+    """Extra GlitchTip settings (`env: {GLITCHTIP_ENABLE_UPTIME: "false"}`), scalar values only."""
     raw = section.raw("env", {})
     if not isinstance(raw, dict):
         section.error("env", "must be an object of VARIABLE: value")
@@ -168,8 +240,8 @@ def _env(section: Section) -> dict[str, str]:
         name = f"env.{key}"
         if not ENV_KEY.match(str(key)):
             section.error(name, "is not an environment variable name")
-        elif key in MANAGED_ENV:
-            section.error(name, "is set by this program; use the matching glitchtip setting instead")
+        elif key in _MANAGED:
+            section.error(name, f"is set by this program from {_MANAGED[key]}; use that instead")
         elif isinstance(value, (dict, list)) or value is None:
             section.error(name, "must be a string, number or boolean")
         else:

@@ -1,6 +1,6 @@
 """The Docker platform: an AppSpec on one Docker engine, DSNs into env files on that host."""
 
-from components.platforms.docker.settings import parse_settings
+from components.platforms.docker.settings import parse_env_file, parse_settings
 from components.plugins import Plugin
 
 
@@ -16,4 +16,5 @@ def _check(spec, settings):
     return check(spec, settings)
 
 
-PLUGIN = Plugin(parse_settings=parse_settings, create=_create, check=_check)
+PLUGIN = Plugin(parse_settings=parse_settings, create=_create, check=_check,
+                dsn_targets={"envFile": parse_env_file})

@@ -13,7 +13,7 @@ import posixpath
 import pulumi
 import pulumi_docker as docker
 
-from components.settings import EnvFileTarget
+from components.platforms.docker.settings import EnvFileTarget
 
 # A small pinned image with a POSIX shell and awk.
 IMAGE = "alpine:3.22"

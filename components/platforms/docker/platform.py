@@ -4,29 +4,22 @@ Long-running services: `restart: unless-stopped`, memory and CPU limits, json-fi
 a health check, and creation only after the services they depend on are healthy. One-shot tasks
 run to completion (the provider attaches and waits); a task that fails stops everything that
 comes after it, with a message naming it. Only the entrypoint is published, on bindAddress:port.
+Data volumes outlive the stack: they are retained when deleted and protected when asked.
 """
 
 from __future__ import annotations
 
-import shlex
 from typing import Optional
 
 import pulumi
 import pulumi_docker as docker
 
-from components.platforms.docker import env_file
+from components.platforms.docker import containers, env_file
 from components.platforms.docker.settings import DockerSettings
 from components.plugins import PlatformArgs
-from components.spec import (
-    AppSpec,
-    HealthCheck,
-    ScheduledTask,
-    Service,
-    Task,
-    Workload,
-)
+from components.spec import AppSpec, ScheduledTask, Service, Task, Workload
 
-LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
+TYPE = "error-tracking:platforms:Docker"
 HEALTHY_TIMEOUT_SECONDS = 600
 
 
@@ -36,7 +29,7 @@ class TaskFailed(Exception):
 
 class DockerPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        super().__init__("error-tracking:platforms:Docker", name, None, opts)
+        super().__init__(TYPE, name, None, opts)
         self.spec: AppSpec = args.spec
         self.settings: DockerSettings = args.settings
         self.prefix = self.settings.name_prefix or self.spec.name
@@ -54,7 +47,7 @@ class DockerPlatform(pulumi.ComponentResource):
         )
         self.images = {
             image: docker.RemoteImage(
-                f"{name}-image-{image.replace('/', '-').replace(':', '-')}",
+                f"{name}-image-{image.replace('/', '-').replace(':', '-').replace('@', '-')}",
                 name=image,
                 keep_locally=True,
                 opts=self._child,
@@ -62,25 +55,31 @@ class DockerPlatform(pulumi.ComponentResource):
             for image in sorted({w.image for w in self.spec.workloads()})
         }
         self.volumes = {
-            v.name: docker.Volume(f"{name}-volume-{v.name}", name=f"{self.prefix}-{v.name}",
-                                  labels=self._labels(v.name), opts=self._child)
+            v.name: docker.Volume(
+                f"{name}-volume-{v.name}",
+                name=f"{self.prefix}-{v.name}",
+                labels=self._labels(v.name),
+                opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+                    # Data outlives the stack: deleting or replacing the resource keeps the volume.
+                    retain_on_delete=v.data,
+                    protect=v.data and args.protect,
+                )),
+            )
             for v in self.spec.volumes
             if v.name not in self.settings.host_paths
         }
-        self.containers: dict[str, docker.Container] = {}
+        self.containers: dict[str, list[docker.Container]] = {}
         # Per task: an Output that resolves to "0" once the task succeeded and fails otherwise.
         self._succeeded: dict[str, pulumi.Output[str]] = {}
-        for workload in _in_start_order(self.spec):
+        for workload in self.spec.start_order():
             self._declare(workload)
-        self.url = pulumi.Output.from_input(
-            f"http://{self.settings.bind_address}:{self.settings.port}"
-        )
+        self.url = pulumi.Output.from_input(f"http://{self.settings.bind_address}:{self.settings.port}")
         self.register_outputs({"localUrl": self.url, "network": self.network.name})
 
     # --- Platform protocol -------------------------------------------------------------------
 
     def task_output(self, task: str) -> pulumi.Output[str]:
-        container = self.containers[task]
+        container = self.containers[task][0]
         # Only a successful run's output is trusted; a failed one raises TaskFailed instead.
         return pulumi.Output.secret(
             pulumi.Output.all(self._succeeded[task], container.container_logs).apply(lambda v: v[1] or "")
@@ -88,50 +87,55 @@ class DockerPlatform(pulumi.ComponentResource):
 
     def deliver_dsn(self, name: str, target, dsn: pulumi.Output[str]) -> pulumi.Output[str]:
         """Write the DSN into an env file on the Docker host; returns the delivery's status."""
+        where = target.target
         if env_file.IMAGE not in self.images:
             self.images[env_file.IMAGE] = docker.RemoteImage(
                 f"{self._name}-image-env-file-tool", name=env_file.IMAGE, keep_locally=True, opts=self._child
             )
         container = env_file.update_container(
             f"{self._name}-dsn-{name}",
-            target.env_file,
+            where,
             dsn,
             image=self.images[env_file.IMAGE].image_id,
             name=f"{self.prefix}-dsn-{name}",
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+            opts=self._child,
         )
-        path = target.env_file.path
-        return _require_success(f"the DSN delivery to {path}", container).apply(
-            lambda _: f"{target.env_file.key} in {path}")
+        return _require_success(f"the DSN delivery to {where.path}", container).apply(
+            lambda _: f"{where.key} in {where.path}")
 
     # --- realization -------------------------------------------------------------------------
 
     def _declare(self, workload: Workload) -> None:
-        depends = [self.containers[d] for d in (*workload.depends_on, *workload.after)]
-        labels = self._labels(workload.name)
+        depends = [c for d in (*workload.depends_on, *workload.after) for c in self.containers[d]]
         # Starting after a task is only allowed once it succeeded: the gate fails the update otherwise.
-        labels += [
-            docker.ContainerLabelArgs(label=f"error-tracking.after.{task}", value=self._succeeded[task])
-            for task in workload.after
-        ]
+        gates = {f"error-tracking.after.{task}": self._succeeded[task] for task in workload.after}
         common = dict(
-            name=f"{self.prefix}-{workload.name}",
             image=self.images[workload.image].image_id,
-            envs=_envs(workload),
+            entrypoints=list(workload.entrypoint) if workload.entrypoint else None,
+            envs=containers.envs(workload),
+            uploads=containers.uploads(self.spec, workload),
+            tmpfs=containers.tmpfs(workload),
+            ulimits=containers.ulimits(workload),
             memory=workload.resources.memory_mb,
             memory_swap=workload.resources.memory_mb,
             cpus=f"{workload.resources.cpu:g}",
             log_driver="json-file",
-            log_opts=LOG_OPTIONS,
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(
-                name=self.network.name, aliases=[workload.name])],
+            log_opts=containers.LOG_OPTIONS,
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[workload.name])],
             volumes=[self._mount(m) for m in workload.mounts],
-            labels=labels,
+            labels=self._labels(workload.name, gates),
+            security_opts=["no-new-privileges:true"],
+            stop_timeout=workload.stop_grace_seconds,
+            destroy_grace_seconds=workload.stop_grace_seconds,
         )
-        opts = pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(depends_on=depends))
+        def opts(*secret_outputs: str) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(
+                depends_on=depends, additional_secret_outputs=["envs", "uploads", *secret_outputs]))
+
         if isinstance(workload, Task):
             container = docker.Container(
                 f"{self._name}-{workload.name}",
+                name=f"{self.prefix}-{workload.name}",
                 command=list(workload.command) if workload.command else None,
                 # Run to completion: the provider attaches, waits for the exit, keeps the logs.
                 attach=True,
@@ -139,29 +143,31 @@ class DockerPlatform(pulumi.ComponentResource):
                 logs=workload.reports,
                 restart="no",
                 **common,
-                opts=pulumi.ResourceOptions.merge(
-                    opts, pulumi.ResourceOptions(additional_secret_outputs=["container_logs", "envs"])
-                ),
+                opts=opts("container_logs"),
             )
             self._succeeded[workload.name] = _require_success(f"task {workload.name}", container)
-        else:
-            health = workload.health
-            command = workload.command
-            if isinstance(workload, ScheduledTask):
-                command = _daily_loop(workload)
-            container = docker.Container(
-                f"{self._name}-{workload.name}",
+            self.containers[workload.name] = [container]
+            return
+        scheduled = isinstance(workload, ScheduledTask)
+        command = containers.scheduled_loop(workload) if scheduled else workload.command
+        health = workload.health
+        replicas = workload.replicas if isinstance(workload, Service) else 1
+        self.containers[workload.name] = [
+            docker.Container(
+                f"{self._name}-{workload.name}" + (f"-{index + 1}" if index else ""),
+                name=f"{self.prefix}-{workload.name}" + (f"-{index + 1}" if index else ""),
                 command=list(command) if command else None,
                 restart="unless-stopped",
-                healthcheck=_healthcheck(health) if health else None,
+                healthcheck=containers.healthcheck(health) if health else None,
                 # Wait until healthy, so that what depends on it starts against a ready service.
-                wait=bool(health) and not isinstance(workload, ScheduledTask),
+                wait=bool(health) and not scheduled,
                 wait_timeout=HEALTHY_TIMEOUT_SECONDS if health else None,
                 ports=self._ports(workload) if isinstance(workload, Service) else None,
                 **common,
-                opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["envs"])),
+                opts=opts(),
             )
-        self.containers[workload.name] = container
+            for index in range(replicas)
+        ]
 
     def _mount(self, mount) -> docker.ContainerVolumeArgs:
         if mount.volume in self.settings.host_paths:
@@ -180,23 +186,25 @@ class DockerPlatform(pulumi.ComponentResource):
             internal=entry.port, external=self.settings.port, ip=self.settings.bind_address, protocol="tcp"
         )]
 
-    def _labels(self, component: str) -> list[docker.ContainerLabelArgs]:
-        return [
-            docker.ContainerLabelArgs(label="app.kubernetes.io/name", value=self.spec.name),
-            docker.ContainerLabelArgs(label="app.kubernetes.io/instance", value=self.prefix),
-            docker.ContainerLabelArgs(label="app.kubernetes.io/component", value=component),
-            docker.ContainerLabelArgs(label="app.kubernetes.io/managed-by", value="pulumi"),
-        ]
+    def _labels(self, component: str, extra=None) -> list[docker.ContainerLabelArgs]:
+        return containers.labels(self.spec.name, self.prefix, component, extra or {})
 
 
 def check(spec: AppSpec, settings: DockerSettings) -> list[str]:
     """Cross-checks between the Docker settings and what the app declares (run before any resource)."""
     known = {v.name for v in spec.volumes}
-    return [
+    problems = [
         f"error-tracking:docker.hostPaths.{volume}: no such volume; volumes are {', '.join(sorted(known))}"
         for volume in settings.host_paths
         if volume not in known
     ]
+    entry = spec.service(spec.entrypoint.service)
+    if entry.replicas > 1:
+        problems.append(
+            f"error-tracking:{spec.name}.replicas.{entry.name}: the Docker platform publishes one "
+            f"{entry.name} container on docker.port; set it to 1 (more processes: its worker setting)"
+        )
+    return problems
 
 
 def _require_success(what: str, container: docker.Container) -> pulumi.Output[str]:
@@ -212,60 +220,3 @@ def _require_success(what: str, container: docker.Container) -> pulumi.Output[st
         return "0"
 
     return pulumi.Output.all(container.exit_code, container.name).apply(check)
-
-
-def _envs(workload: Workload) -> pulumi.Output:
-    """`KEY=value` strings; secret whenever any value is (the engine then keeps them secret in state)."""
-    items = {**workload.env, **workload.secret_env}
-    return pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in items.items()}).apply(
-        lambda values: [f"{k}={values[k]}" for k in sorted(values)]
-    )
-
-
-def _healthcheck(health: HealthCheck) -> docker.ContainerHealthcheckArgs:
-    command = health.probe.command  # HttpProbe carries the in-container equivalent
-    if not command:
-        raise ValueError("a Docker health check needs a command to run inside the container")
-    return docker.ContainerHealthcheckArgs(
-        tests=["CMD", *command],
-        interval=f"{health.interval_seconds}s",
-        timeout=f"{health.timeout_seconds}s",
-        retries=health.retries,
-        start_period=f"{health.start_period_seconds}s",
-    )
-
-
-def _daily_loop(task: ScheduledTask) -> tuple[str, ...]:
-    """Docker has no scheduler: a small shell loop runs the task daily at hour:minute UTC, and once
-    at start when its health check says no recent run exists (so a fresh host has a backup at once)."""
-    at = f"{task.hour:02d}:{task.minute:02d}"
-    fresh = shlex.join(task.health.probe.command) if task.health else "false"
-    loop = "\n".join([
-        f'if ! {fresh}; then "$@" || echo "{task.name}: run failed" >&2; fi',
-        'last=""',
-        "while :; do",
-        '  now="$(date -u +%H:%M)"; today="$(date -u +%F)"',
-        f'  if [ "$now" = "{at}" ] && [ "$last" != "$today" ]; then',
-        f'    "$@" || echo "{task.name}: run failed" >&2',
-        '    last="$today"',
-        "  fi",
-        "  sleep 20",
-        "done",
-    ])
-    return ("sh", "-c", loop, task.name, *task.command)
-
-
-def _in_start_order(spec: AppSpec) -> list[Workload]:
-    """Workloads ordered so that everything a workload waits for is declared before it."""
-    pending = list(spec.workloads())
-    ordered: list[Workload] = []
-    done: set[str] = set()
-    while pending:
-        ready = [w for w in pending if set(w.depends_on) | set(w.after) <= done]
-        if not ready:
-            raise ValueError(f"{spec.name}: circular start order among {[w.name for w in pending]}")
-        for workload in ready:
-            ordered.append(workload)
-            done.add(workload.name)
-            pending.remove(workload)
-    return ordered

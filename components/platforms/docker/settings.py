@@ -9,6 +9,8 @@ from typing import Mapping, Optional
 
 from components.validation import Problems, Section
 
+ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
 DEFAULT_HOST = "unix:///var/run/docker.sock"
 NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,40}$")
 
@@ -74,3 +76,24 @@ def _host_paths(section: Section) -> dict[str, str]:
         else:
             paths[str(volume)] = path.rstrip("/") or "/"
     return paths
+
+
+@dataclass(frozen=True)
+class EnvFileTarget:
+    """`dsnTargets[i].envFile`: a `KEY=DSN` line in an env file on the Docker host."""
+
+    path: str
+    key: str
+
+
+def parse_env_file(section: Section) -> Optional[EnvFileTarget]:
+    path = section.string(
+        "path",
+        check=lambda v: None if v.startswith("/") and not v.endswith("/") and "\n" not in v
+        and "/../" not in v + "/" else "must be an absolute path to a file on the Docker host",
+    )
+    key = section.string(
+        "key", "SENTRY_DSN", check=lambda v: None if ENV_KEY.match(v) else "must be an environment variable name"
+    )
+    section.finish()
+    return EnvFileTarget(path=path, key=key) if path and key else None

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pulumi
 
+from components.platforms.kubernetes.settings import KubernetesSettings, parse_kubernetes_secret, parse_settings
 from components.plugins import PlatformArgs, Plugin
-from components.platforms.kubernetes.settings import KubernetesSettings, parse_settings
 
 
 def create(name: str, args: PlatformArgs, opts: pulumi.ResourceOptions):
@@ -18,11 +18,12 @@ def create(name: str, args: PlatformArgs, opts: pulumi.ResourceOptions):
 
 
 def check(spec, settings):
-    from components.platforms.kubernetes.platform import check as check_settings
+    from components.platforms.kubernetes.checks import check as check_settings
 
     return check_settings(spec, settings)
 
 
-PLUGIN = Plugin(parse_settings=parse_settings, create=create, check=check)
+PLUGIN = Plugin(parse_settings=parse_settings, create=create, check=check,
+                dsn_targets={"kubernetesSecret": parse_kubernetes_secret})
 
 __all__ = ["PLUGIN", "KubernetesSettings", "create", "parse_settings"]

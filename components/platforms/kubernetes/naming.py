@@ -13,14 +13,15 @@ from typing import Any, Mapping, Optional
 
 from components.spec import AppSpec, Workload
 
+from components.validation import label_problem
+
 _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 def dns_label(value: str, what: str) -> str:
     """The app's name as a Kubernetes name (underscores become dashes); refused when impossible."""
     name = value.lower().replace("_", "-")
-    if not _DNS_LABEL.match(name) or len(name) > 63:
+    if label_problem(name):
         raise ValueError(f"{what} {value!r} cannot be a Kubernetes name (lower-case letters, digits, dashes)")
     return name
 

@@ -24,12 +24,20 @@ def _cpu(cores: float) -> str:
 
 
 def container_security(w: Workload) -> dict[str, Any]:
+    """Non-root, no privilege escalation, no capabilities but those the image needs, and a
+    read-only root filesystem where the app says its image writes only to its mounts."""
+    capabilities: dict[str, Any] = {"drop": ["ALL"]}
+    if w.capabilities:
+        capabilities["add"] = list(w.capabilities)
     context: dict[str, Any] = {
-        "run_as_non_root": True,
+        "run_as_non_root": not w.root,
         "allow_privilege_escalation": False,
-        "capabilities": {"drop": ["ALL"]},
+        "capabilities": capabilities,
         "seccomp_profile": {"type": "RuntimeDefault"},
+        "read_only_root_filesystem": w.read_only_root,
     }
+    if w.root:
+        return context
     if w.run_as_user is not None:
         context["run_as_user"] = w.run_as_user
     if w.run_as_group is not None:
@@ -38,7 +46,7 @@ def container_security(w: Workload) -> dict[str, Any]:
 
 
 def pod_security(w: Workload) -> dict[str, Any]:
-    context: dict[str, Any] = {"run_as_non_root": True, "seccomp_profile": {"type": "RuntimeDefault"}}
+    context: dict[str, Any] = {"run_as_non_root": not w.root, "seccomp_profile": {"type": "RuntimeDefault"}}
     group = w.run_as_group if w.run_as_group is not None else w.run_as_user
     if group is not None:
         # Volumes become writable by the workload's group; only re-chown when the root differs.
@@ -85,9 +93,11 @@ def container(
     config_map: Optional[str],
     secret: Optional[str],
     volume_names: Mapping[str, str],
+    extra_mounts: Sequence[Mapping[str, Any]] = (),
     command: Optional[list[str]] = None,
 ) -> dict[str, Any]:
-    """`w.command` replaces the image's CMD (container args), keeping its ENTRYPOINT as Docker does."""
+    """`w.command` replaces the image's CMD (container args) and `w.entrypoint` its ENTRYPOINT
+    (container command), as Docker means them; `command` replaces both (wrapped tasks)."""
     env_from = []
     if config_map:
         env_from.append({"config_map_ref": {"name": config_map}})
@@ -101,14 +111,17 @@ def container(
     }
     if command is not None:
         result["command"] = command
-    elif w.command:
-        result["args"] = list(w.command)
+    else:
+        if w.entrypoint:
+            result["command"] = list(w.entrypoint)
+        if w.command:
+            result["args"] = list(w.command)
     if env_from:
         result["env_from"] = env_from
-    if w.mounts:
-        result["volume_mounts"] = [
-            {"name": volume_names[m.volume], "mount_path": m.path, "read_only": m.read_only} for m in w.mounts
-        ]
+    mounts = [{"name": volume_names[m.volume], "mount_path": m.path, "read_only": m.read_only} for m in w.mounts]
+    mounts.extend(dict(m) for m in extra_mounts)
+    if mounts:
+        result["volume_mounts"] = mounts
     if isinstance(w, Service):
         if w.ports:
             result["ports"] = [
@@ -138,6 +151,8 @@ def pod_spec(
     }
     if service_account:
         spec["service_account_name"] = service_account
+    if w.stop_grace_seconds is not None:
+        spec["termination_grace_period_seconds"] = w.stop_grace_seconds
     if volumes:
         spec["volumes"] = volumes
     if restart_policy:

@@ -1,30 +1,26 @@
 """The `kubernetes:` settings section, validated in full before any resource is declared.
 
-Every problem names its setting (`error-tracking:kubernetes.web.minReplicas`) and unknown keys are
+Every problem names its setting (`error-tracking:kubernetes.autoscaling.web.minReplicas`) and unknown keys are
 refused, so a typo never silently falls back to a default. The kubeconfig may hold credentials:
 it is read as a secret and never echoed.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
-from components.validation import Problems, Section, describe
+from components.validation import Problems, Section, describe, label_problem
 
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 # An annotation key: an optional DNS-subdomain prefix and a name of up to 63 characters.
 ANNOTATION_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
+SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 MAX_REPLICAS = 100
-
-
-def label_problem(value: str) -> Optional[str]:
-    if DNS_LABEL.match(value) and len(value) <= 63:
-        return None
-    return "must be a DNS label: 1-63 lower-case letters, digits or dashes, starting and ending with a letter or digit"
+EVERYWHERE = ("0.0.0.0/0", "::/0")
 
 
 def subdomain_problem(value: str) -> Optional[str]:
@@ -43,22 +39,12 @@ def annotation_key_problem(key: str) -> Optional[str]:
 
 
 @dataclass(frozen=True)
-class Scaling:
-    """Replicas of one kind of scalable service; an autoscaler runs when max > min."""
+class Autoscaling:
+    """A HorizontalPodAutoscaler for one scalable service, between min and max replicas."""
 
-    replicas: int = 1
-    min_replicas: int = 1
-    max_replicas: int = 1
+    min_replicas: int
+    max_replicas: int
     target_cpu_percent: int = 75
-
-    @property
-    def autoscaled(self) -> bool:
-        return self.max_replicas > self.min_replicas
-
-    @property
-    def guaranteed_replicas(self) -> int:
-        """Replicas that always run: what a PodDisruptionBudget may protect."""
-        return self.min_replicas if self.autoscaled else self.replicas
 
 
 @dataclass(frozen=True)
@@ -68,6 +54,11 @@ class IngressSettings:
     cluster_issuer: Optional[str] = None
     tls_secret: Optional[str] = None
     annotations: Mapping[str, str] = field(default_factory=dict)
+    # Largest request body (uploads of source maps, attachments); set for controllers we know.
+    max_body_mb: int = 100
+    # The namespace of the ingress controller's pods: the only source allowed to reach the
+    # entrypoint. None: any namespace, on the entrypoint's port only.
+    controller_namespace: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -80,9 +71,11 @@ class KubernetesSettings:
     # None: the cluster's default StorageClass.
     storage_class: Optional[str] = None
     ingress: IngressSettings = field(default_factory=IngressSettings)
-    # `web` applies to the entrypoint service, `worker` to every other scalable service.
-    web: Scaling = field(default_factory=Scaling)
-    worker: Scaling = field(default_factory=Scaling)
+    # Service name -> its autoscaler (services the app marks scalable only).
+    autoscaling: Mapping[str, Autoscaling] = field(default_factory=dict)
+    # Egress destination name (the app's `Egress.name`: mail, database, object-storage...) ->
+    # the addresses pods may reach it at. Unlisted names: anywhere, on the named ports only.
+    egress: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # Volume name -> size in GiB, overriding the size the app asks for.
     volume_sizes: Mapping[str, int] = field(default_factory=dict)
     # How long a one-shot task (migration, bootstrap) may run before its Job fails.
@@ -100,8 +93,13 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
     create_namespace = section.boolean("createNamespace", True)
     storage_class = section.string("storageClass", None, check=subdomain_problem)
     ingress = _ingress(section.section("ingress"))
-    web = _scaling(section.section("web"), minimum_replicas=1)
-    worker = _scaling(section.section("worker"), minimum_replicas=1)
+    autoscaling = _autoscaling(section.section("autoscaling"))
+    egress = _egress(section.section("egress"))
+    for old in [k for k in ("web", "worker") if section.has(k)]:
+        # Keys of earlier releases: say where they went instead of only "unknown".
+        section.seen.add(old)
+        section.error(old, "moved: replicas are set in the app's section (<app>.replicas.<service>) and an "
+                      "autoscaler in kubernetes.autoscaling.<service>: {minReplicas, maxReplicas, targetCpuPercent}")
     volume_sizes = _volume_sizes(section)
     task_timeout = section.integer("taskTimeoutSeconds", defaults.task_timeout_seconds, minimum=60, maximum=86400)
     render = section.string(
@@ -116,8 +114,8 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
         create_namespace=create_namespace,
         storage_class=storage_class,
         ingress=ingress,
-        web=web,
-        worker=worker,
+        autoscaling=autoscaling,
+        egress=egress,
         volume_sizes=volume_sizes,
         task_timeout_seconds=task_timeout,
         render_yaml_to=render,
@@ -129,6 +127,8 @@ def _ingress(section: Section) -> IngressSettings:
     issuer = section.string("clusterIssuer", None, check=subdomain_problem)
     tls_secret = section.string("tlsSecret", None, check=subdomain_problem)
     annotations = _annotations(section)
+    max_body = section.integer("maxBodyMb", 100, minimum=1, maximum=10240)
+    controller = section.string("controllerNamespace", None, check=label_problem)
     section.finish()
     if issuer and tls_secret:
         section.error(
@@ -137,7 +137,8 @@ def _ingress(section: Section) -> IngressSettings:
             "or an existing Secret holds it; remove one of them",
         )
         tls_secret = None
-    return IngressSettings(class_name=class_name, cluster_issuer=issuer, tls_secret=tls_secret, annotations=annotations)
+    return IngressSettings(class_name=class_name, cluster_issuer=issuer, tls_secret=tls_secret,
+                           annotations=annotations, max_body_mb=max_body, controller_namespace=controller)
 
 
 def _annotations(section: Section) -> dict[str, str]:
@@ -159,26 +160,50 @@ def _annotations(section: Section) -> dict[str, str]:
     return result
 
 
-def _scaling(section: Section, *, minimum_replicas: int) -> Scaling:
-    """replicas alone pins the count; minReplicas < maxReplicas adds an autoscaler."""
-    replicas = section.integer("replicas", None, minimum=minimum_replicas, maximum=MAX_REPLICAS)
-    low = section.integer("minReplicas", None, minimum=minimum_replicas, maximum=MAX_REPLICAS)
-    high = section.integer("maxReplicas", None, minimum=minimum_replicas, maximum=MAX_REPLICAS)
-    cpu = section.integer("targetCpuPercent", 75, minimum=10, maximum=400)
+def _autoscaling(section: Section) -> dict[str, Autoscaling]:
+    """`{service: {minReplicas, maxReplicas, targetCpuPercent}}`; the services are checked against
+    the app's description later (components.platforms.kubernetes.checks)."""
+    result: dict[str, Autoscaling] = {}
+    for name in list(section.data):
+        section.seen.add(name)
+        problem = label_problem(name) if isinstance(name, str) else "must be a string"
+        if problem:
+            section.error(name, f"must name a service of the app ({problem})")
+            continue
+        item = section.section(name)
+        low = item.integer("minReplicas", 1, minimum=1, maximum=MAX_REPLICAS)
+        high = item.integer("maxReplicas", minimum=1, maximum=MAX_REPLICAS)
+        cpu = item.integer("targetCpuPercent", 75, minimum=10, maximum=400)
+        item.finish()
+        if high is None:
+            continue
+        if low > high:
+            item.error("minReplicas", f"must not exceed maxReplicas ({high}), got {low}")
+            continue
+        if low == high:
+            item.error("maxReplicas", f"must exceed minReplicas ({low}) for an autoscaler; for a fixed count set "
+                       "the app's replicas instead")
+            continue
+        result[name] = Autoscaling(min_replicas=low, max_replicas=high, target_cpu_percent=cpu)
+    return result
+
+
+def _egress(section: Section) -> dict[str, tuple[str, ...]]:
+    result: dict[str, tuple[str, ...]] = {}
+    for name in list(section.data):
+        value = section.raw(name)
+        if not isinstance(value, list) or not value:
+            section.error(name, 'must be a list of CIDRs such as ["10.0.0.0/8"]')
+            continue
+        cidrs = []
+        for cidr in value:
+            try:
+                cidrs.append(str(ipaddress.ip_network(str(cidr), strict=False)))
+            except ValueError:
+                section.error(name, f"has {describe(cidr)}, which is not a CIDR such as 10.0.0.0/8 or 192.0.2.10/32")
+        result[str(name)] = tuple(cidrs)
     section.finish()
-    if low is not None and high is not None and low > high:
-        section.error("minReplicas", f"must not exceed maxReplicas ({high}), got {low}")
-        return Scaling(target_cpu_percent=cpu)
-    if low is None:
-        low = min(replicas or 1, high) if high is not None else (replicas or 1)
-    if high is None:
-        high = max(replicas or low, low)
-    if replicas is None:
-        replicas = low
-    elif not low <= replicas <= high:
-        section.error("replicas", f"must be between minReplicas ({low}) and maxReplicas ({high}), got {replicas}")
-        replicas = low
-    return Scaling(replicas=replicas, min_replicas=low, max_replicas=high, target_cpu_percent=cpu)
+    return result
 
 
 def _volume_sizes(section: Section) -> dict[str, int]:
@@ -195,3 +220,25 @@ def _volume_sizes(section: Section) -> dict[str, int]:
             result[key] = value
     sizes.finish()
     return result
+
+
+@dataclass(frozen=True)
+class KubernetesSecretTarget:
+    """`dsnTargets[i].kubernetesSecret`: a Secret in the application's (existing) namespace."""
+
+    namespace: str
+    name: str
+    key: str
+
+
+def parse_kubernetes_secret(section: Section) -> Optional[KubernetesSecretTarget]:
+    namespace = section.string("namespace", check=label_problem)
+    name = section.string("name", check=subdomain_problem)
+    key = section.string(
+        "key", "SENTRY_DSN",
+        check=lambda v: None if SECRET_KEY.match(v) and len(v) <= 253 else "must be a Secret key (letters, digits, -, _, .)",
+    )
+    section.finish()
+    if namespace and name and key:
+        return KubernetesSecretTarget(namespace=namespace, name=name, key=key)
+    return None

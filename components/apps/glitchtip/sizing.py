@@ -1,0 +1,73 @@
+"""How much memory, CPU and how many database connections GlitchTip's processes get, and why.
+
+Defaults fit the small-host profile: a 2 GB VPS that also runs the applications being watched.
+Sources of each figure:
+- web 256 MB: scenario 1 measured web (granian, one worker) at 190 MiB at rest and set 256; a 5.x
+  backend run here measured 187 MB idle and 212 MB after 500 events.
+- worker 192 MB: scenario 1 measured 159 MiB at rest (limit 200); GlitchTip's bin/tune-malloc.sh
+  reports a worker falling from 483 to 223 MB with its malloc tuning, which we apply.
+- all-in-one 448 MB: web and worker in one process (GlitchTip asks 256 MB minimum, 512
+  recommended for all-in-one); the two figures above added.
+- postgres 128 MB: scenario 1 measured 60 MiB; shared_buffers takes a quarter and every
+  connection about 2 MB (components.stores), which the connection check below keeps honest.
+- valkey 48 MB: scenario 1 measured 6 MiB; maxmemory is half the limit (room for the AOF fork).
+- backup: pg_dump | gzip of a real database (catalog in memory, compression buffers).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from components.spec import Resources
+
+DEFAULT_RESOURCES: Mapping[str, Mapping[str, Resources]] = {
+    "split": {
+        "web": Resources(memory_mb=256, cpu=0.5),
+        "worker": Resources(memory_mb=192, cpu=0.3),
+        "postgres": Resources(memory_mb=128, cpu=0.5),
+        "valkey": Resources(memory_mb=48, cpu=0.2),
+        "backup": Resources(memory_mb=64, cpu=0.2),
+    },
+    "all-in-one": {
+        "web": Resources(memory_mb=448, cpu=0.8),
+        "postgres": Resources(memory_mb=128, cpu=0.5),
+        "valkey": Resources(memory_mb=48, cpu=0.2),
+        "backup": Resources(memory_mb=64, cpu=0.2),
+    },
+}
+
+# Below these a process does not start or is killed under normal load.
+MINIMUM_MEMORY_MB: Mapping[str, int] = {
+    "web": 192,
+    "worker": 160,
+    "postgres": 64,
+    "valkey": 16,
+    "backup": 48,
+}
+
+# One-shot tasks that may hold a pool while web and worker run (a rerun of the migration during
+# an upgrade, the bootstrap), and the single connections of backup, restore drill and
+# pre-upgrade backup.
+TASK_POOLS = 2
+SINGLE_CONNECTIONS = 3
+
+
+def connections_needed(max_replicas: Mapping[str, int], *, web_workers: int, pool: int) -> int:
+    """Every process's pool at the most replicas that may run, one extra replica per service for a
+    rolling update (the new pod starts before the old one stops), tasks and backups."""
+    processes = 0
+    for service, count in max_replicas.items():
+        per_replica = web_workers if service == "web" else 1
+        processes += (count + 1) * per_replica
+    return (processes + TASK_POOLS) * pool + SINGLE_CONNECTIONS
+
+
+def malloc_tuning(cpu: float) -> dict[str, str]:
+    """What GlitchTip's bin/tune-malloc.sh exports: arenas 2 x the CPU quota (rounded up), and
+    mmap/trim thresholds of 64 KiB so freed memory goes back to the system."""
+    cpus = max(1, int(-(-cpu // 1)))
+    return {
+        "MALLOC_ARENA_MAX": str(2 * cpus),
+        "MALLOC_MMAP_THRESHOLD_": "65536",
+        "MALLOC_TRIM_THRESHOLD_": "65536",
+    }

@@ -1,0 +1,106 @@
+"""Container arguments from spec workloads: environment, files, scratch space, limits, checks.
+
+Pure functions from the description to pulumi-docker argument objects, so that the platform
+component only decides what exists and in which order.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_docker as docker
+
+from components.spec import AppSpec, HealthCheck, ScheduledTask, Workload
+
+LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
+
+
+def envs(workload: Workload) -> pulumi.Output:
+    """`KEY=value` strings; secret whenever any value is (the engine then keeps them secret in state)."""
+    items = {**workload.env, **workload.secret_env}
+    return pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in items.items()}).apply(
+        lambda values: [f"{k}={values[k]}" for k in sorted(values)]
+    )
+
+
+def uploads(spec: AppSpec, workload: Workload) -> Optional[list[docker.ContainerUploadArgs]]:
+    """The app's configuration files, copied into the container before it starts.
+
+    Secret files are readable by the workload's own user only (0440); plain ones by anyone.
+    """
+    if not workload.files:
+        return None
+    result = []
+    for mount in workload.files:
+        file = spec.file(mount.file)
+        result.append(docker.ContainerUploadArgs(
+            file=mount.path,
+            content=pulumi.Output.secret(file.content) if file.secret else file.content,
+            permissions="0440" if file.secret else "0444",
+            owner=str(workload.run_as_user) if workload.run_as_user is not None else None,
+            group=str(workload.run_as_group) if workload.run_as_group is not None else None,
+        ))
+    return result
+
+
+def tmpfs(workload: Workload) -> Optional[Mapping[str, str]]:
+    """Scratch space as tmpfs, writable by whatever user the image runs as."""
+    if not workload.scratch:
+        return None
+    return {s.path: f"size={s.size_mb}m,mode=1777" for s in workload.scratch}
+
+
+def ulimits(workload: Workload) -> Optional[list[docker.ContainerUlimitArgs]]:
+    if not workload.ulimits:
+        return None
+    return [docker.ContainerUlimitArgs(name=name, soft=value, hard=value)
+            for name, value in sorted(workload.ulimits.items())]
+
+
+def healthcheck(health: HealthCheck) -> docker.ContainerHealthcheckArgs:
+    command = health.probe.command  # HttpProbe carries the in-container equivalent
+    if not command:
+        raise ValueError("a Docker health check needs a command to run inside the container")
+    return docker.ContainerHealthcheckArgs(
+        tests=["CMD", *command],
+        interval=f"{health.interval_seconds}s",
+        timeout=f"{health.timeout_seconds}s",
+        retries=health.retries,
+        start_period=f"{health.start_period_seconds}s",
+    )
+
+
+def scheduled_loop(task: ScheduledTask) -> tuple[str, ...]:
+    """Docker has no scheduler: a small shell loop runs the task at its time (UTC, on its day of
+    the month if it has one), and once at start when its health check says no recent run exists
+    (so a fresh host has a backup at once)."""
+    at = f"{task.schedule.hour:02d}:{task.schedule.minute:02d}"
+    day = f"{task.schedule.day_of_month:02d}" if task.schedule.day_of_month else None
+    fresh = shlex.join(task.health.probe.command) if task.health else "false"
+    due = f'[ "$now" = "{at}" ]' + (f' && [ "$(date -u +%d)" = "{day}" ]' if day else "")
+    loop = "\n".join([
+        f'if ! {fresh}; then "$@" || echo "{task.name}: run failed" >&2; fi',
+        'last=""',
+        "while :; do",
+        '  now="$(date -u +%H:%M)"; today="$(date -u +%F)"',
+        f'  if {due} && [ "$last" != "$today" ]; then',
+        f'    "$@" || echo "{task.name}: run failed" >&2',
+        '    last="$today"',
+        "  fi",
+        "  sleep 20",
+        "done",
+    ])
+    return ("sh", "-c", loop, task.name, *(task.command or ()))
+
+
+def labels(app: str, instance: str, component: str, extra: Mapping[str, pulumi.Input[str]] = {}) -> list:
+    values = {
+        "app.kubernetes.io/name": app,
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/managed-by": "pulumi",
+        **extra,
+    }
+    return [docker.ContainerLabelArgs(label=k, value=v) for k, v in values.items()]

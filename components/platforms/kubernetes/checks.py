@@ -1,0 +1,31 @@
+"""Kubernetes settings that must match the app's description, checked before any resource."""
+
+from __future__ import annotations
+
+from components.platforms.kubernetes.naming import dns_label
+from components.platforms.kubernetes.settings import KubernetesSettings
+from components.spec import AppSpec
+
+PREFIX = "error-tracking:kubernetes"
+
+
+def check(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
+    problems = []
+    known = {dns_label(v.name, "volume") for v in spec.volumes}
+    for key in settings.volume_sizes:
+        if key not in known:
+            problems.append(f"{PREFIX}.volumeSizes.{key}: {spec.name} has no volume {key!r} "
+                            f"(volumes: {', '.join(sorted(known))})")
+    scalable = {s.name: s for s in spec.services if s.scalable}
+    for name, autoscaling in settings.autoscaling.items():
+        service = scalable.get(name)
+        if service is None:
+            problems.append(f"{PREFIX}.autoscaling.{name}: {spec.name} has no scalable service {name!r} "
+                            f"(scalable: {', '.join(sorted(scalable)) or 'none'})")
+        elif service.max_replicas is not None and autoscaling.max_replicas > service.max_replicas:
+            problems.append(
+                f"{PREFIX}.autoscaling.{name}.maxReplicas: must be at most {service.max_replicas}, the most "
+                f"replicas {spec.name} is sized for (raise {spec.name}.maxReplicas.{name} first), "
+                f"got {autoscaling.max_replicas}"
+            )
+    return problems

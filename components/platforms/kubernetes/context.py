@@ -1,0 +1,69 @@
+"""What every part of the Kubernetes platform shares: names, labels, options, the description.
+
+The platform component builds one `Context`; the modules that declare workloads, storage,
+network policies and the ingress take it, so none of them needs the others' internals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.platforms.kubernetes.naming import dns_label, labels, selector
+from components.platforms.kubernetes.settings import KubernetesSettings
+from components.spec import AppSpec, Workload
+
+
+@dataclass
+class Context:
+    # The platform component's resource name: every child's name starts with it.
+    name: str
+    spec: AppSpec
+    settings: KubernetesSettings
+    provider: k8s.Provider
+    parent: pulumi.Resource
+    # The stack's `protect`: data (claims, the namespace) is protected against `pulumi destroy`.
+    protect: bool = False
+    namespace: Optional[k8s.core.v1.Namespace] = None
+    # What other workloads wait for: a service's StatefulSet/Deployment, a task's Job.
+    ready: dict[str, pulumi.Resource] = field(default_factory=dict)
+
+    @property
+    def instance(self) -> str:
+        return dns_label(self.name, "component name")
+
+    @property
+    def ns(self) -> str:
+        return self.settings.namespace
+
+    @property
+    def rendering(self) -> bool:
+        return self.settings.render_yaml_to is not None
+
+    def labels(self, component: str) -> dict[str, str]:
+        return labels(self.spec, self.instance, component)
+
+    def selector(self, component: str) -> dict[str, str]:
+        return selector(self.spec, self.instance, component)
+
+    def meta(self, name: str, component: str, **extra: Any) -> dict[str, Any]:
+        return {"name": name, "namespace": self.ns, "labels": self.labels(component), **extra}
+
+    def opts(self, *depends_on: Optional[pulumi.Resource], **kwargs: Any) -> pulumi.ResourceOptions:
+        deps = [d for d in depends_on if d is not None]
+        if self.namespace is not None:
+            deps.insert(0, self.namespace)
+        return pulumi.ResourceOptions(parent=self.parent, provider=self.provider, depends_on=deps, **kwargs)
+
+    def data_opts(self, *depends_on: Optional[pulumi.Resource]) -> pulumi.ResourceOptions:
+        """For objects holding data: kept when deleted or replaced, protected when asked."""
+        return self.opts(*depends_on, retain_on_delete=True, protect=self.protect)
+
+    def component(self, w: Workload | str) -> str:
+        return dns_label(w if isinstance(w, str) else w.name, "workload")
+
+    def after(self, w: Workload) -> list[pulumi.Resource]:
+        return [self.ready[d] for d in (*w.depends_on, *w.after)]

@@ -1,0 +1,234 @@
+"""Services, tasks and scheduled tasks as Kubernetes workloads.
+
+Stateful services become StatefulSets (their claims kept when deleted or scaled down), the others
+Deployments with the app's replica count, an autoscaler where configured and a disruption budget
+when more than one replica runs. Tasks are Jobs named after what they run (a new image runs a new
+migration); scheduled tasks CronJobs. pulumi-kubernetes awaits readiness and completion, so a
+dependent is applied only once what it waits for is ready.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.platforms.kubernetes import pods, report, storage
+from components.platforms.kubernetes.context import Context
+from components.platforms.kubernetes.naming import dns_label, job_name, task_fingerprint
+from components.spec import REPORT_PREFIX, ScheduledTask, Service, Task, Workload
+
+
+def _claim_deps(ctx: Context, w: Workload, claims) -> list[pulumi.Resource]:
+    return [claims[m.volume] for m in w.mounts if m.volume in claims]
+
+
+def _file_deps(w: Workload, files) -> list[pulumi.Resource]:
+    return [files[f.file] for f in w.files]
+
+
+def service(ctx: Context, s: Service, claims, files) -> None:
+    component = ctx.component(s)
+    config_map, secret, env_deps, checksum = storage.env(ctx, s)
+    owned = [v for v in ctx.spec.volumes if storage.owner(ctx, v) is s]
+    volumes, names, mounts = storage.pod_volumes(ctx, s, templated=[v.name for v in owned])
+    template = {
+        "metadata": {"labels": ctx.labels(component), "annotations": {"checksum/config": checksum}},
+        "spec": pods.pod_spec(
+            s,
+            [pods.container(s, config_map=config_map, secret=secret, volume_names=names, extra_mounts=mounts)],
+            volumes=volumes,
+        ),
+    }
+    deps = [*env_deps, *_file_deps(s, files), *ctx.after(s), *_claim_deps(ctx, s, claims)]
+    if s.stateful:
+        workload = k8s.apps.v1.StatefulSet(
+            f"{ctx.name}-{component}",
+            metadata=ctx.meta(component, component),
+            spec={
+                "service_name": component,
+                "replicas": 1,
+                "selector": {"match_labels": ctx.selector(component)},
+                "template": template,
+                # The claims hold the data: never deleted with the StatefulSet or a scale-down.
+                "persistent_volume_claim_retention_policy": {"when_deleted": "Retain", "when_scaled": "Retain"},
+                "volume_claim_templates": [
+                    {"metadata": {"name": dns_label(v.name, "volume"), "labels": ctx.labels(component)},
+                     "spec": storage.claim_spec(ctx, v)}
+                    for v in owned
+                ],
+            },
+            opts=ctx.opts(*deps),
+        )
+    else:
+        autoscaling = ctx.settings.autoscaling.get(s.name)
+        spec: dict[str, Any] = {
+            "selector": {"match_labels": ctx.selector(component)},
+            "template": template,
+            # Scalable: surge one new pod before removing an old one; otherwise (a single
+            # instance that may hold a ReadWriteOnce volume) stop the old pod first.
+            "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}}
+            if s.scalable else {"type": "Recreate"},
+        }
+        if autoscaling is None:
+            # With an autoscaler the replica count is its job: leaving it out keeps `up` from resetting it.
+            spec["replicas"] = s.replicas
+        workload = k8s.apps.v1.Deployment(
+            f"{ctx.name}-{component}",
+            metadata=ctx.meta(component, component),
+            spec=spec,
+            opts=ctx.opts(*deps),
+        )
+        _scale(ctx, s, component, workload)
+    ctx.ready[s.name] = workload
+    if s.ports:
+        k8s.core.v1.Service(
+            f"{ctx.name}-{component}-service",
+            # Named exactly like the app's service: other workloads reach `postgres:5432`.
+            metadata=ctx.meta(component, component),
+            spec={
+                "type": "ClusterIP",
+                "selector": ctx.selector(component),
+                "ports": [
+                    {"name": n, "port": p.number, "target_port": p.number, "protocol": "TCP"}
+                    for p, n in zip(s.ports, pods.port_names(s.ports))
+                ],
+            },
+            opts=ctx.opts(),
+        )
+
+
+def _scale(ctx: Context, s: Service, component: str, deployment: k8s.apps.v1.Deployment) -> None:
+    autoscaling = ctx.settings.autoscaling.get(s.name)
+    if autoscaling is not None:
+        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+            f"{ctx.name}-{component}-hpa",
+            metadata=ctx.meta(component, component),
+            spec={
+                "scale_target_ref": {"api_version": "apps/v1", "kind": "Deployment", "name": component},
+                "min_replicas": autoscaling.min_replicas,
+                "max_replicas": autoscaling.max_replicas,
+                "metrics": [{
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {
+                        "type": "Utilization", "average_utilization": autoscaling.target_cpu_percent}},
+                }],
+            },
+            opts=ctx.opts(deployment),
+        )
+    guaranteed = autoscaling.min_replicas if autoscaling else s.replicas
+    if guaranteed > 1:
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{ctx.name}-{component}-pdb",
+            metadata=ctx.meta(component, component),
+            spec={"max_unavailable": 1, "selector": {"match_labels": ctx.selector(component)}},
+            opts=ctx.opts(),
+        )
+
+
+def task(ctx: Context, t: Task, claims, files) -> Optional[tuple[k8s.batch.v1.Job, str]]:
+    """A Job; for a reporting task also the Secret its report lands in (returned with the Job)."""
+    component = ctx.component(t)
+    config_map, secret, env_deps, checksum = storage.env(ctx, t)
+    volumes, names, mounts = storage.pod_volumes(ctx, t)
+    deps = [*env_deps, *_file_deps(t, files), *ctx.after(t), *_claim_deps(ctx, t, claims)]
+    command = None
+    service_account = None
+    secret_name = None
+    if t.reports:
+        if not t.command:
+            raise ValueError(f"{ctx.spec.name}/{t.name}: a reporting task needs an explicit command on Kubernetes")
+        secret_name = report.report_secret_name(component)
+        command = report.wrapped_command(t.command, secret_name, REPORT_PREFIX)
+        service_account, rbac = _report_access(ctx, component, secret_name)
+        deps.extend(rbac)
+    container = pods.container(t, config_map=config_map, secret=secret, volume_names=names,
+                               extra_mounts=mounts, command=command)
+    job_spec = {
+        "backoff_limit": 2,
+        "active_deadline_seconds": ctx.settings.task_timeout_seconds,
+        # No ttlSecondsAfterFinished: the finished Job must stay, or Pulumi would recreate it.
+        "template": {
+            "metadata": {"labels": ctx.labels(component)},
+            "spec": pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
+                                  service_account=service_account),
+        },
+    }
+    # The whole Job (immutable once created) plus the env values it reads: any change is a new run.
+    fingerprint = pulumi.Output.all(checksum).apply(lambda c: task_fingerprint(t, {"job": job_spec, "values": c}))
+    timeout = f"{ctx.settings.task_timeout_seconds + 120}s"
+    job = k8s.batch.v1.Job(
+        f"{ctx.name}-{component}-job",
+        metadata={**ctx.meta("", component, annotations={"pulumi.com/replaceUnready": "true"}),
+                  "name": fingerprint.apply(lambda f: job_name(t, f))},
+        spec=job_spec,
+        opts=ctx.opts(*deps, custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout)),
+    )
+    ctx.ready[t.name] = job
+    return (job, secret_name) if t.reports else None
+
+
+def _report_access(ctx: Context, component: str, secret_name: str) -> tuple[str, list[pulumi.Resource]]:
+    """The Secret the report lands in, and a service account allowed to patch only it."""
+    name = f"{component}-reporter"
+    target = k8s.core.v1.Secret(
+        f"{ctx.name}-{component}-report",
+        metadata=ctx.meta(secret_name, component),
+        type="Opaque",
+        # The task writes the data; Pulumi only owns the empty object.
+        opts=ctx.opts(ignore_changes=["data", "stringData"]),
+    )
+    account = k8s.core.v1.ServiceAccount(
+        f"{ctx.name}-{component}-reporter-account",
+        metadata=ctx.meta(name, component),
+        automount_service_account_token=False,
+        opts=ctx.opts(),
+    )
+    role = k8s.rbac.v1.Role(
+        f"{ctx.name}-{component}-reporter-role",
+        metadata=ctx.meta(name, component),
+        rules=report.role_rules(secret_name),
+        opts=ctx.opts(),
+    )
+    binding = k8s.rbac.v1.RoleBinding(
+        f"{ctx.name}-{component}-reporter-binding",
+        metadata=ctx.meta(name, component),
+        role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        subjects=[{"kind": "ServiceAccount", "name": name, "namespace": ctx.ns}],
+        opts=ctx.opts(role, account),
+    )
+    return name, [target, account, role, binding]
+
+
+def scheduled(ctx: Context, t: ScheduledTask, claims, files) -> None:
+    """A CronJob on the task's schedule (UTC); Kubernetes records each run, so `health` is unused."""
+    component = ctx.component(t)
+    config_map, secret, env_deps, _ = storage.env(ctx, t)
+    volumes, names, mounts = storage.pod_volumes(ctx, t)
+    deps = [*env_deps, *_file_deps(t, files), *ctx.after(t), *_claim_deps(ctx, t, claims)]
+    container = pods.container(t, config_map=config_map, secret=secret, volume_names=names, extra_mounts=mounts)
+    ctx.ready[t.name] = k8s.batch.v1.CronJob(
+        f"{ctx.name}-{component}-cronjob",
+        metadata=ctx.meta(component, component),
+        spec={
+            "schedule": t.schedule.cron,
+            "time_zone": "Etc/UTC",
+            "concurrency_policy": "Forbid",
+            "starting_deadline_seconds": 3600,
+            "successful_jobs_history_limit": 3,
+            "failed_jobs_history_limit": 3,
+            "job_template": {
+                "metadata": {"labels": ctx.labels(component)},
+                "spec": {
+                    "backoff_limit": 1,
+                    "active_deadline_seconds": ctx.settings.task_timeout_seconds,
+                    "template": {
+                        "metadata": {"labels": ctx.labels(component)},
+                        "spec": pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never"),
+                    },
+                },
+            },
+        },
+        opts=ctx.opts(*deps),
+    )
