@@ -19,8 +19,12 @@ LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
 
 def envs(workload: Workload) -> pulumi.Output:
     """`KEY=value` strings; secret whenever any value is (the engine then keeps them secret in state)."""
-    items = {**workload.env, **workload.secret_env}
-    return pulumi.Output.all(**{k: pulumi.Output.from_input(v) for k, v in items.items()}).apply(
+    items = {
+        **{k: pulumi.Output.from_input(v) for k, v in workload.env.items()},
+        # The spec's promise: whatever the app passed, these never reach state in clear.
+        **{k: pulumi.Output.secret(v) for k, v in workload.secret_env.items()},
+    }
+    return pulumi.Output.all(**items).apply(
         lambda values: [f"{k}={values[k]}" for k in sorted(values)]
     )
 
