@@ -129,12 +129,8 @@ def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -
     )
     projects = _projects(top)
     dsn_targets = _dsn_targets(top, projects, platform)
-    database_url = top.string(
-        "databaseUrl", None, check=_secret_url_problem("postgres", "postgresql"), secret=True
-    )
-    valkey_url = top.string(
-        "valkeyUrl", None, check=_secret_url_problem("redis", "rediss", "valkey", "valkeys"), secret=True
-    )
+    database_url = _credentials_url(top, "databaseUrl", "postgres", "postgresql")
+    valkey_url = _credentials_url(top, "valkeyUrl", "redis", "rediss", "valkey", "valkeys")
     protect = top.boolean("protect", False)
 
     # Every app and platform section is read, so a key for one that is not selected is
@@ -231,6 +227,18 @@ def _dsn_targets(top: Section, projects: tuple[Project, ...], platform: Optional
             seen.add(parsed)
             targets.append(DsnTarget(project=project, kind=kind, target=parsed))
     return tuple(targets)
+
+
+def _credentials_url(top: Section, key: str, *schemes: str) -> Optional[str]:
+    """An existing store's URL. It holds a password, so it must be set as a secret; "" (the
+    default Pulumi.yaml declares, because a declared secret cannot have one) means not set."""
+    value = top.string(key, None, check=lambda v: None if v == "" else _secret_url_problem(*schemes)(v), secret=True)
+    if not value:
+        return None
+    if not top.is_secret(key):
+        top.error(key, f"holds a password: set it with `pulumi config set --secret {key} <url>`")
+        return None
+    return value
 
 
 def _secret_url_problem(*schemes: str):

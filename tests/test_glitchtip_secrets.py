@@ -103,7 +103,7 @@ def test_a_configured_email_url_reaches_glitchtip_only_as_a_secret_variable():
 
 def test_an_external_database_replaces_postgres_and_its_url_stays_secret():
     url = "postgres://gt:DbSecret9@db.internal:5432/glitchtip"
-    deployment = deploy({"databaseUrl": url})
+    deployment = deploy({"databaseUrl": url}, secret_keys=("databaseUrl",))
     containers = deployment.containers()
     assert "glitchtip-postgres" not in containers and "glitchtip-backup" not in containers
     web = containers["glitchtip-web"]

@@ -121,6 +121,15 @@ def test_a_config_error_stops_the_program_before_any_resource_is_declared(monkey
     assert monitors and monitors[-1].declared == []
 
 
+def test_a_store_url_with_a_password_must_be_set_as_a_secret_and_empty_means_unset():
+    found = problems(databaseUrl="postgres://gt:pw@db.internal:5432/gt")
+    assert "error-tracking:databaseUrl: holds a password: set it with `pulumi config set --secret databaseUrl" in found
+    assert "pw@db" not in found
+    loaded = settings.load({**BASE_CONFIG, "databaseUrl": "postgres://gt:pw@db/gt", "valkeyUrl": ""},
+                           frozenset({"databaseUrl"}))
+    assert loaded.database_url == "postgres://gt:pw@db/gt" and loaded.valkey_url is None
+
+
 def test_platform_keys_of_earlier_releases_say_where_they_moved():
     found = problems(platform="kubernetes", kubernetes={"web": {"replicas": 2}})
     assert "error-tracking:kubernetes.web: moved: replicas are set in the app's section" in found
