@@ -1,0 +1,232 @@
+"""The install one-shots, in upstream's order (install.sh at 26.8.0), as exact commands.
+
+Upstream order of the steps that change data: bootstrap-s3-nodestore (bucket `nodestore` +
+lifecycle expiry), bootstrap-snuba (`snuba bootstrap --force`: Kafka topics and ClickHouse
+migrations), bootstrap-s3-profiles (feature-complete: bucket `profiles` + lifecycle),
+set-up-and-migrate-database (`sentry upgrade --noinput --create-kafka-topics`), then user creation.
+We run both buckets in one step before Snuba (neither depends on Snuba), create the Kafka topics
+ourselves first when the Kafka is external with auto-creation off (`sentry upgrade` only waits for
+topics to appear), and finish with the bootstrap script (organization, team, projects, DSNs).
+
+Commands go to each image's own entrypoint, as `docker compose run <service> <command>` does:
+Sentry's prepends `sentry` (and drops to the sentry user), Snuba's prepends `snuba`. Upstream
+installs s3cmd into the SeaweedFS container at install time; a deploy cannot, so buckets are made
+with the official AWS CLI image. No secret is ever in a command line: they come from `secret_env`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Optional, Sequence
+
+from components.apps.sentry import bootstrap_script as _bootstrap_module
+from components.apps.sentry.files import env as file_env
+
+SENTRY = "sentry"  # runs in the Sentry image
+SNUBA = "snuba"  # runs in the Snuba image
+# The AWS CLI v2 image (entrypoint `aws`, a shell inside); pinned, released 2025-11.
+BUCKET_CLIENT_IMAGE = "amazon/aws-cli:2.32.2"
+
+SNUBA_BOOTSTRAP = ("bootstrap", "--force")
+SENTRY_UPGRADE = ("upgrade", "--noinput", "--create-kafka-topics")
+
+# Names of the secret values each step's caller supplies in `secret_env`.
+S3_ACCESS_KEY_ID = file_env.S3_ACCESS_KEY_ID
+S3_SECRET_ACCESS_KEY = file_env.S3_SECRET_ACCESS_KEY
+ADMIN_PASSWORD = "BOOTSTRAP_ADMIN_PASSWORD"
+CI_TOKEN_SECRET = "BOOTSTRAP_CI_TOKEN_SECRET"
+
+
+@dataclass(frozen=True)
+class InstallStep:
+    """One one-shot task: which image (SENTRY, SNUBA or a full image reference), what it runs,
+    its plain environment and the names of the secret variables the caller must provide."""
+
+    name: str
+    image: str
+    command: tuple[str, ...]
+    entrypoint: Optional[tuple[str, ...]] = None
+    env: Mapping[str, str] = field(default_factory=dict)
+    secret_env: tuple[str, ...] = ()
+    reports: bool = False
+
+
+def _lifecycle(days: int, bucket: str) -> str:
+    rule = {"ID": f"sentry-{bucket}-expiry", "Status": "Enabled", "Filter": {}, "Expiration": {"Days": days}}
+    return json.dumps({"Rules": [rule]})
+
+
+def create_buckets(buckets: Sequence[str], retention_days: int, endpoint: str = "http://seaweedfs:8333") -> InstallStep:
+    """Create each bucket unless it exists and (re)apply its expiry, like upstream's s3cmd steps."""
+    if retention_days < 1:
+        raise ValueError("retention_days must be at least 1")
+    lines = ["set -eu"]
+    for bucket in buckets:
+        lines += [
+            f'aws --endpoint-url "$S3_ENDPOINT" s3api head-bucket --bucket {bucket} >/dev/null 2>&1'
+            f' || aws --endpoint-url "$S3_ENDPOINT" s3api create-bucket --bucket {bucket}',
+            f'aws --endpoint-url "$S3_ENDPOINT" s3api put-bucket-lifecycle-configuration --bucket {bucket}'
+            f" --lifecycle-configuration '{_lifecycle(retention_days, bucket)}'",
+            f'echo "bucket {bucket}: present, objects expire after {retention_days} days"',
+        ]
+    return InstallStep(
+        name="create-buckets",
+        image=BUCKET_CLIENT_IMAGE,
+        entrypoint=("/bin/sh", "-c"),
+        command=("\n".join(lines),),
+        env={
+            "S3_ENDPOINT": endpoint,
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            # Newer CLIs add CRC checksums S3-compatible stores may not know; send them only when
+            # the operation requires one.
+            "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required",
+            "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
+        },
+        secret_env=(S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY),
+    )
+
+
+# Runs with `python3 -c` in the Sentry image (which ships confluent-kafka); creates only the
+# topics that are missing, with their partitions and creation configs, and fails loudly.
+TOPICS_SCRIPT = """\
+import json, os, sys
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+settings = {"bootstrap.servers": os.environ["KAFKA_BOOTSTRAP_SERVERS"]}
+for variable, key in (("KAFKA_SECURITY_PROTOCOL", "security.protocol"), ("KAFKA_SASL_MECHANISM", "sasl.mechanism"),
+                      ("KAFKA_SASL_USERNAME", "sasl.username"), ("KAFKA_SASL_PASSWORD", "sasl.password"),
+                      ("KAFKA_SSL_CA_LOCATION", "ssl.ca.location"),
+                      ("KAFKA_SSL_CERTIFICATE_LOCATION", "ssl.certificate.location"),
+                      ("KAFKA_SSL_KEY_LOCATION", "ssl.key.location")):
+    if os.environ.get(variable):
+        settings[key] = os.environ[variable]
+admin = AdminClient(settings)
+wanted = json.loads(os.environ["KAFKA_TOPICS"])
+replication = int(os.environ.get("KAFKA_REPLICATION_FACTOR") or -1)
+existing = admin.list_topics(timeout=60).topics
+missing = [t for t in wanted if t["name"] not in existing]
+for t in wanted:
+    if t["name"] in existing and len(existing[t["name"]].partitions) < t["partitions"]:
+        print(f"topic {t['name']}: has {len(existing[t['name']].partitions)} partitions, fewer than {t['partitions']}")
+failed = []
+if missing:
+    futures = admin.create_topics([NewTopic(t["name"], num_partitions=t["partitions"], replication_factor=replication,
+                                            config={k: str(v) for k, v in t["config"].items()}) for t in missing])
+    for name, future in futures.items():
+        try:
+            future.result()
+            print(f"topic {name}: created")
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                failed.append(f"{name}: {error.args[0].str()}")
+print(f"{len(wanted) - len(missing)} topics existed, {len(missing) - len(failed)} created, {len(failed)} failed")
+if failed:
+    print("could not create: " + "; ".join(failed))
+    sys.exit(1)
+"""
+
+
+def create_kafka_topics(topics: Iterable[tuple[str, int, Mapping[str, str]]], kafka_env: Mapping[str, str]) -> InstallStep:
+    """Create (name, partitions, config) topics on an external Kafka whose auto-creation is off.
+
+    `kafka_env` holds the plain client settings (KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL,
+    KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SSL_*_LOCATION, KAFKA_REPLICATION_FACTOR);
+    the SASL password, when any, is the secret KAFKA_SASL_PASSWORD.
+    """
+    listed = [{"name": name, "partitions": int(partitions), "config": dict(config)} for name, partitions, config in topics]
+    names = [t["name"] for t in listed]
+    if len(set(names)) != len(names):
+        raise ValueError("a Kafka topic is listed twice")
+    if any(t["partitions"] < 1 for t in listed):
+        raise ValueError("every Kafka topic needs at least one partition")
+    if "KAFKA_BOOTSTRAP_SERVERS" not in kafka_env:
+        raise ValueError("kafka_env must name KAFKA_BOOTSTRAP_SERVERS")
+    sasl = kafka_env.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT").startswith("SASL_")
+    return InstallStep(
+        name="create-kafka-topics",
+        image=SENTRY,
+        command=("python3", "-c", TOPICS_SCRIPT),
+        env={**kafka_env, "KAFKA_TOPICS": json.dumps(listed, sort_keys=True)},
+        secret_env=(file_env.KAFKA_SASL_PASSWORD,) if sasl else (),
+    )
+
+
+def snuba_bootstrap() -> InstallStep:
+    return InstallStep(name="snuba-bootstrap", image=SNUBA, command=SNUBA_BOOTSTRAP)
+
+
+def sentry_upgrade() -> InstallStep:
+    return InstallStep(name="sentry-upgrade", image=SENTRY, command=SENTRY_UPGRADE)
+
+
+def create_admin(email: str) -> InstallStep:
+    """`sentry createuser` without a password on its command line.
+
+    createuser (getsentry/sentry runner/commands/createuser.py) takes the password only as
+    `--password <value>`, which any process listing would show. With `--no-password` it creates
+    the superuser, makes it owner of the default organization and Super Admin; an existing user is
+    left alone and the command still exits 0. The bootstrap script then sets the password from its
+    secret environment, and again whenever it changes, so `--force-update` is never needed.
+    """
+    return InstallStep(
+        name="create-admin",
+        image=SENTRY,
+        command=("createuser", "--email", email, "--no-password", "--superuser", "--no-input"),
+    )
+
+
+def bootstrap_script() -> str:
+    with open(_bootstrap_module.__file__, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def bootstrap(admin_email: str, organization: str, team: str, projects: Sequence[Mapping[str, str]],
+              url: str, with_ci_token: bool = True) -> InstallStep:
+    """The bootstrap script through `sentry exec -c`; it prints the report line the app reads."""
+    return InstallStep(
+        name="bootstrap",
+        image=SENTRY,
+        command=("exec", "-c", bootstrap_script()),
+        env={
+            "BOOTSTRAP_ADMIN_EMAIL": admin_email,
+            "BOOTSTRAP_ORGANIZATION": organization,
+            "BOOTSTRAP_TEAM": team,
+            "BOOTSTRAP_PROJECTS": json.dumps([{"name": p["name"], "platform": p.get("platform")} for p in projects]),
+            "BOOTSTRAP_URL": url,
+        },
+        secret_env=(ADMIN_PASSWORD, CI_TOKEN_SECRET) if with_ci_token else (ADMIN_PASSWORD,),
+        reports=True,
+    )
+
+
+def install_steps(
+    *,
+    admin_email: str,
+    organization: str,
+    team: str,
+    projects: Sequence[Mapping[str, str]],
+    url: str,
+    retention_days: int,
+    buckets: Sequence[str] = (),
+    external_topics: Optional[tuple[Sequence[tuple[str, int, Mapping[str, str]]], Mapping[str, str]]] = None,
+) -> tuple[InstallStep, ...]:
+    """All steps in the order they must run; each waits for the one before it.
+
+    `buckets`: the bundled SeaweedFS buckets in use (`nodestore` with the S3 node store,
+    `profiles` in feature-complete). `external_topics`: (topics, kafka_env) when Kafka is external.
+    """
+    steps = []
+    if buckets:
+        steps.append(create_buckets(buckets, retention_days))
+    if external_topics is not None:
+        steps.append(create_kafka_topics(*external_topics))
+    steps += [
+        snuba_bootstrap(),
+        sentry_upgrade(),
+        create_admin(admin_email),
+        bootstrap(admin_email, organization, team, projects, url),
+    ]
+    return tuple(steps)
