@@ -48,7 +48,7 @@ class App(Protocol):
     report_task: str
     admin_password: pulumi.Output[str]
     # An auth token for source-map uploads from CI (sentry-cli, glitchtip-cli); secret.
-    api_token: pulumi.Output[str]
+    auth_token: pulumi.Output[str]
 
     def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
         """project name -> DSN, from the bootstrap task's output (secret)."""

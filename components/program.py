@@ -10,7 +10,7 @@ from components.stack import ErrorTracking, preflight
 from components.validation import PROJECT, ConfigError
 
 # The stack's outputs, in the order `pulumi stack output` lists them.
-OUTPUTS = ("url", "adminEmail", "adminPassword", "apiToken", "dsns", "organization", "projects", "dsnDeliveries")
+OUTPUTS = ("url", "adminEmail", "adminPassword", "authToken", "dsns", "organization", "projects", "dsnDeliveries")
 
 
 def raw_config() -> dict:
@@ -36,7 +36,7 @@ def run() -> ErrorTracking:
         "url": stack.url,
         "adminEmail": stack.admin_email,
         "adminPassword": stack.admin_password,
-        "apiToken": stack.api_token,
+        "authToken": stack.auth_token,
         "dsns": stack.dsns,
         "organization": stack.organization,
         "projects": stack.projects,

@@ -47,7 +47,7 @@ class ErrorTracking(pulumi.ComponentResource):
         self.organization = shown("organization", settings.organization)
         self.projects = shown("projects", [p.name for p in settings.projects])
         self.admin_password = pulumi.Output.secret(self.app.admin_password)
-        self.api_token = pulumi.Output.secret(self.app.api_token)
+        self.auth_token = pulumi.Output.secret(self.app.auth_token)
         self.dsns = pulumi.Output.secret(self.app.dsns(self.platform.task_output(self.app.report_task)))
         deliveries = {}
         for index, target in enumerate(settings.dsn_targets):
@@ -59,6 +59,6 @@ class ErrorTracking(pulumi.ComponentResource):
             "url": self.url,
             "adminEmail": self.admin_email,
             "adminPassword": self.admin_password,
-            "apiToken": self.api_token,
+            "authToken": self.auth_token,
             "dsns": self.dsns,
         })

@@ -31,8 +31,8 @@ def found_in_clear(deployment, value: str) -> list[str]:
 def test_every_generated_secret_is_a_random_password_of_the_documented_shape(default):
     passwords = {p.name: p.inputs for p in default.of_type("random:index/randomPassword:RandomPassword")}
     assert set(passwords) == {"glitchtip-secret-key", "glitchtip-postgres-password", "glitchtip-valkey-password",
-                              "glitchtip-admin-password", "glitchtip-api-token"}
-    assert passwords["glitchtip-secret-key"]["length"] == 64 and passwords["glitchtip-api-token"]["length"] == 64
+                              "glitchtip-admin-password", "glitchtip-auth-token"}
+    assert passwords["glitchtip-secret-key"]["length"] == 64 and passwords["glitchtip-auth-token"]["length"] == 64
     assert passwords["glitchtip-postgres-password"]["length"] == 32
     assert passwords["glitchtip-valkey-password"]["length"] == 32
     for name in ("glitchtip-secret-key", "glitchtip-postgres-password", "glitchtip-valkey-password"):
@@ -112,10 +112,10 @@ def test_an_external_database_replaces_postgres_and_its_url_stays_secret():
 
 
 def test_stack_outputs_with_credentials_are_secret_and_the_rest_readable(default):
-    assert {"adminPassword", "apiToken", "dsns"} <= default.secret_outputs
+    assert {"adminPassword", "authToken", "dsns"} <= default.secret_outputs
     assert not {"url", "adminEmail", "organization", "projects"} & default.secret_outputs
     assert default.outputs["url"] == "https://errors.example.com"
-    assert default.outputs["apiToken"] == HEX64
+    assert default.outputs["authToken"] == HEX64
 
 
 def test_dsns_come_from_the_bootstrap_report_one_per_project(default):

@@ -47,12 +47,12 @@ class GlitchTip(pulumi.ComponentResource):
             postgres_password=secrets.hex_secret(f"{name}-postgres-password", 32, self),
             valkey_password=secrets.hex_secret(f"{name}-valkey-password", 32, self),
             admin_password=secrets.password(f"{name}-admin-password", 24, self),
-            api_token=secrets.hex_secret(f"{name}-api-token", 64, self),
+            auth_token=secrets.hex_secret(f"{name}-auth-token", 64, self),
         )
         self.admin_password = generated.admin_password
-        self.api_token = generated.api_token
+        self.auth_token = generated.auth_token
         self.spec = describe(site_of(settings), settings.app_settings, generated)
-        self.register_outputs({"adminPassword": self.admin_password, "apiToken": self.api_token})
+        self.register_outputs({"adminPassword": self.admin_password, "authToken": self.auth_token})
 
     def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
         names = [p.name for p in self._settings.projects]

@@ -58,7 +58,7 @@ class Secrets:
     postgres_password: pulumi.Input[str]
     valkey_password: pulumi.Input[str]
     admin_password: pulumi.Input[str]
-    api_token: pulumi.Input[str]
+    auth_token: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -284,7 +284,7 @@ def _bootstrap_env(site: Site, secrets: Secrets) -> _Env:
     env.put("BOOTSTRAP_PROJECTS", json.dumps(projects, sort_keys=True), "projects" in site.secret_keys)
     env.put("BOOTSTRAP_API_TOKEN_LABEL", API_TOKEN_LABEL)
     env.put("BOOTSTRAP_ADMIN_PASSWORD", secrets.admin_password, True)
-    env.put("BOOTSTRAP_API_TOKEN", secrets.api_token, True)
+    env.put("BOOTSTRAP_API_TOKEN", secrets.auth_token, True)
     return env
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from components.platforms.kubernetes.naming import dns_label
-from components.platforms.kubernetes.settings import KubernetesSettings
-from components.spec import AppSpec
+from components.platforms.kubernetes.settings import API_SERVER, KubernetesSettings
+from components.spec import AppSpec, Task
 
 PREFIX = "error-tracking:kubernetes"
 
@@ -28,4 +28,18 @@ def check(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
                 f"replicas {spec.name} is sized for (raise {spec.name}.maxReplicas.{name} first), "
                 f"got {autoscaling.max_replicas}"
             )
+    problems.extend(_egress(spec, settings))
     return problems
+
+
+def _egress(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
+    """Addresses for a destination no workload has would be silently unused (a typo leaves the
+    real destination open to anywhere): refuse them by name."""
+    known = {e.name for w in spec.workloads() for e in w.egress}
+    if any(isinstance(t, Task) and t.reports for t in spec.tasks):
+        known.add(API_SERVER)
+    return [
+        f"{PREFIX}.egress.{name}: {spec.name} reaches no destination {name!r} "
+        f"(destinations: {', '.join(sorted(known)) or 'none'})"
+        for name in settings.egress if name not in known
+    ]

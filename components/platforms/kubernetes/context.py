@@ -30,6 +30,8 @@ class Context:
     namespace: Optional[k8s.core.v1.Namespace] = None
     # What other workloads wait for: a service's StatefulSet/Deployment, a task's Job.
     ready: dict[str, pulumi.Resource] = field(default_factory=dict)
+    # Each workload's allow policy, by workload name (see network.declare).
+    policies: dict[str, pulumi.Resource] = field(default_factory=dict)
 
     @property
     def instance(self) -> str:
@@ -66,4 +68,8 @@ class Context:
         return dns_label(w if isinstance(w, str) else w.name, "workload")
 
     def after(self, w: Workload) -> list[pulumi.Resource]:
-        return [self.ready[d] for d in (*w.depends_on, *w.after)]
+        """What `w` waits for: the workloads it starts after, and the network policies that let it
+        talk (its own, and the peers' that admit it). Without the policies a pod started under
+        the default-deny policy could not resolve or reach anything, and a Job would fail."""
+        peers = [self.policies[n] for n in (w.name, *w.connects_to) if n in self.policies]
+        return [*(self.ready[d] for d in (*w.depends_on, *w.after)), *peers]

@@ -15,13 +15,14 @@ from typing import Any
 import pulumi_kubernetes as k8s
 
 from components.platforms.kubernetes.context import Context
-from components.platforms.kubernetes.settings import EVERYWHERE
+from components.platforms.kubernetes.settings import API_SERVER, EVERYWHERE
 from components.spec import Service, Task, Workload
 
 DNS_PORT = 53
-# The API server, for reporting tasks that write their report into a Secret.
-API_SERVER = "kubernetes-api"
-API_SERVER_PORTS = (443, 6443)
+# The API server, for reporting tasks that write their report into a Secret. Policies see the
+# port after the Service's DNAT, so the server's own port counts: 443 on managed clusters, 6443
+# for kubeadm, k3s and kind, 16443 for MicroK8s (its default kube-apiserver --secure-port).
+API_SERVER_PORTS = (443, 6443, 16443)
 
 
 def declare(ctx: Context) -> None:
@@ -33,7 +34,7 @@ def declare(ctx: Context) -> None:
     )
     for w in ctx.spec.workloads():
         component = ctx.component(w)
-        k8s.networking.v1.NetworkPolicy(
+        ctx.policies[w.name] = k8s.networking.v1.NetworkPolicy(
             f"{ctx.name}-{component}-netpol",
             metadata=ctx.meta(f"{component}-traffic", component),
             spec={

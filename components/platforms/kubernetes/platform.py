@@ -63,6 +63,8 @@ class KubernetesPlatform(pulumi.ComponentResource):
         self._reports: dict[str, tuple[k8s.batch.v1.Job, str]] = {}
         self._task_outputs: dict[str, pulumi.Output[str]] = {}
         self._dsn_secrets: dict[tuple[str, str], str] = {}
+        # Policies first: every workload waits for the ones that let it talk (Context.after).
+        network.declare(ctx)
         for w in spec.start_order():
             if isinstance(w, Service):
                 workloads.service(ctx, w, claims, files)
@@ -72,7 +74,6 @@ class KubernetesPlatform(pulumi.ComponentResource):
                     self._reports[w.name] = reporting
             elif isinstance(w, ScheduledTask):
                 workloads.scheduled(ctx, w, claims, files)
-        network.declare(ctx)
         self.ingress = ingress.declare(ctx, args.url, secret=args.url_secret)
         self.register_outputs({
             "namespace": settings.namespace,

@@ -21,6 +21,8 @@ SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 MAX_REPLICAS = 100
 EVERYWHERE = ("0.0.0.0/0", "::/0")
+# `egress.<this>`: where the API server is, for tasks that write their report through it.
+API_SERVER = "kubernetes-api"
 
 
 def subdomain_problem(value: str) -> Optional[str]:

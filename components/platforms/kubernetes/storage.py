@@ -86,10 +86,30 @@ def config_files(ctx: Context) -> dict[str, pulumi.Resource]:
             result[file.name] = k8s.core.v1.ConfigMap(
                 f"{ctx.name}-file-{name}",
                 metadata=ctx.meta(name, "config"),
-                data={FILE_KEY: file.content},
+                data={FILE_KEY: never_secret(file.content, f"{ctx.spec.name}: plain file {file.name!r}")},
                 opts=ctx.opts(),
             )
     return result
+
+
+def never_secret(value: pulumi.Input[str], what: str) -> pulumi.Input[str]:
+    """`value` for a ConfigMap; a secret Output fails the deployment instead of landing there.
+
+    A ConfigMap is readable by whoever may read the namespace's configuration; Pulumi would only
+    encrypt the value in its state and hide the mistake, so a value the app marked secret by
+    accident (env instead of secret_env) is refused, naming where it came from.
+    """
+    if isinstance(value, str):
+        return value
+    output = pulumi.Output.from_input(value)
+
+    async def refuse_secret() -> None:
+        if await output.is_secret():
+            raise ValueError(f"{what} is secret but declared as plain configuration (a ConfigMap); "
+                             "declare it secret (secret_env, ConfigFile(secret=True))")
+
+    checked = pulumi.Output.from_input(refuse_secret())
+    return pulumi.Output.all(output, checked).apply(lambda values: str(values[0]))
 
 
 def pod_volumes(ctx: Context, w: Workload, templated: Sequence[str] = ()) -> tuple[list[dict], dict[str, str], list[dict]]:
@@ -134,7 +154,7 @@ def env(ctx: Context, w: Workload) -> tuple[Optional[str], Optional[str], list[p
         deps.append(k8s.core.v1.ConfigMap(
             f"{ctx.name}-{component}-config",
             metadata=ctx.meta(name, component),
-            data={k: str(v) for k, v in w.env.items()},
+            data={k: never_secret(v, f"{ctx.spec.name}/{w.name}: env {k}") for k, v in w.env.items()},
             opts=ctx.opts(),
         ))
         config_map = name
