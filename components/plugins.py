@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol, Sequence
 
 import pulumi
 
@@ -42,16 +42,24 @@ class Platform(Protocol):
         """Put one DSN where an application reads it (an env file, a Kubernetes Secret); returns
         where it went, known once delivered."""
 
+    def post_deploy_check(self, dsn: pulumi.Output[str], triggers: Sequence[pulumi.Input],
+                          timeout_seconds: int) -> Optional[pulumi.Output[str]]:
+        """Run components.deploy_check.SCRIPT where the entrypoint is reachable, with `dsn` (the
+        check project's, secret) kept off command lines and logs; run it again only when `triggers`
+        or what the platform itself checks changes. Returns a status known once it passed, or None
+        where it cannot run (manifests rendered, nothing applied); a failed check fails the update."""
+
 
 class App(Protocol):
     spec: AppSpec
     report_task: str
     admin_password: pulumi.Output[str]
-    # An auth token for source-map uploads from CI (sentry-cli, glitchtip-cli); secret.
-    auth_token: pulumi.Output[str]
 
     def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
         """project name -> DSN, from the bootstrap task's output (secret)."""
+
+    def auth_token(self, task_output: pulumi.Output[str]) -> pulumi.Output[str]:
+        """An auth token for source-map uploads from CI (sentry-cli, glitchtip-cli); secret."""
 
 
 @dataclass(frozen=True)

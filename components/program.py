@@ -9,9 +9,6 @@ from components import settings as stack_settings
 from components.stack import ErrorTracking, preflight
 from components.validation import PROJECT, ConfigError
 
-# The stack's outputs, in the order `pulumi stack output` lists them.
-OUTPUTS = ("url", "adminEmail", "adminPassword", "authToken", "dsns", "organization", "projects", "dsnDeliveries")
-
 
 def raw_config() -> dict:
     """Every configuration value the engine passed in (tests set them with set_all_config)."""
@@ -40,10 +37,12 @@ def run() -> ErrorTracking:
         "dsns": stack.dsns,
         "organization": stack.organization,
         "projects": stack.projects,
+        "deployed": stack.deployed,
     }
     if settings.dsn_targets:
         outputs["dsnDeliveries"] = stack.deliveries
-    for name in OUTPUTS:
-        if name in outputs:
-            pulumi.export(name, outputs[name])
+    if stack.check is not None:
+        outputs["postDeployCheck"] = stack.check
+    for name, output in outputs.items():
+        pulumi.export(name, output)
     return stack

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
+from components import deploy_check
+from components.deploy_check import DeployCheckSettings
 from components.validation import (
     PROJECT,
     Problems,
@@ -24,7 +26,7 @@ from components.validation import (
 # Top-level keys that are not an app's or a platform's own section.
 STACK_KEYS = (
     "app", "platform", "url", "adminEmail", "organization", "projects", "dsnTargets",
-    "databaseUrl", "valkeyUrl", "protect",
+    "databaseUrl", "valkeyUrl", "protect", "postDeployCheck",
 )
 
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,49}$")
@@ -78,6 +80,14 @@ class StackSettings:
     protect: bool = False
     # Top-level keys holding a value set with `pulumi config set --secret`.
     secret_keys: frozenset[str] = frozenset()
+    post_deploy_check: DeployCheckSettings = DeployCheckSettings()
+
+    @property
+    def bootstrapped_projects(self) -> tuple[Project, ...]:
+        """What the app creates: the operator's projects, and the check's own when it is on."""
+        if not self.post_deploy_check.enabled:
+            return self.projects
+        return (*self.projects, Project(name=deploy_check.PROJECT_NAME, platform=deploy_check.PROJECT_PLATFORM))
 
     @property
     def host(self) -> str:
@@ -132,6 +142,7 @@ def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -
     database_url = _credentials_url(top, "databaseUrl", "postgres", "postgresql")
     valkey_url = _credentials_url(top, "valkeyUrl", "redis", "rediss", "valkey", "valkeys")
     protect = top.boolean("protect", False)
+    post_deploy_check = deploy_check.parse(top.section("postDeployCheck"))
 
     # Every app and platform section is read, so a key for one that is not selected is
     # still checked rather than silently ignored.
@@ -165,6 +176,7 @@ def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -
         platform_settings=platform_settings,
         protect=protect,
         secret_keys=frozenset(secret_keys),
+        post_deploy_check=post_deploy_check,
     )
 
 
@@ -188,6 +200,10 @@ def _projects(top: Section) -> tuple[Project, ...]:
         )
         item.finish()
         if not name:
+            continue
+        if name.lower() == deploy_check.PROJECT_NAME:
+            item.error("name", f'"{name}" is reserved for the post-deploy check\'s own project (postDeployCheck); '
+                       "choose another name")
             continue
         if name.lower() in seen:
             item.error("name", f'duplicates project "{seen[name.lower()]}" (names differing only in case are '

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Optional
 
 import pulumi
 
-from components import apps, platforms
+from components import apps, deploy_check, platforms
 from components.plugins import PlatformArgs
 from components.settings import StackSettings, slugify
 from components.validation import ConfigError
@@ -29,7 +30,9 @@ class ErrorTracking(pulumi.ComponentResource):
     def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.app = apps.get(settings.app).create(settings.app, settings, child)
+        # The app bootstraps the check's project too; only the operator's projects go further.
+        bootstrapped = dataclasses.replace(settings, projects=settings.bootstrapped_projects)
+        self.app = apps.get(settings.app).create(settings.app, bootstrapped, child)
         self.platform = platforms.get(settings.platform).create(
             f"{settings.app}-{settings.platform}",
             PlatformArgs(spec=self.app.spec, settings=settings.platform_settings, url=settings.url,
@@ -47,8 +50,20 @@ class ErrorTracking(pulumi.ComponentResource):
         self.organization = shown("organization", settings.organization)
         self.projects = shown("projects", [p.name for p in settings.projects])
         self.admin_password = pulumi.Output.secret(self.app.admin_password)
-        self.auth_token = pulumi.Output.secret(self.app.auth_token)
-        self.dsns = pulumi.Output.secret(self.app.dsns(self.platform.task_output(self.app.report_task)))
+        report = self.platform.task_output(self.app.report_task)
+        self.auth_token = pulumi.Output.secret(self.app.auth_token(report))
+        every_dsn = pulumi.Output.secret(self.app.dsns(report))
+        # What this stack runs: the next deployment reads it back (upgrade paths).
+        self.deployed = pulumi.Output.from_input({"app": settings.app, "version": self.app.spec.version})
+        self.dsns = every_dsn.apply(lambda dsns: {k: v for k, v in dsns.items() if k != deploy_check.PROJECT_NAME})
+        self.check = None
+        check = settings.post_deploy_check
+        if check.enabled:
+            self.check = self.platform.post_deploy_check(
+                every_dsn.apply(lambda dsns: dsns[deploy_check.PROJECT_NAME]),
+                [self.app.spec.name, self.app.spec.version, shown("url", settings.url)],
+                check.timeout_seconds,
+            )
         deliveries = {}
         for index, target in enumerate(settings.dsn_targets):
             dsn = self.dsns.apply(lambda dsns, project=target.project: dsns[project])
@@ -61,4 +76,5 @@ class ErrorTracking(pulumi.ComponentResource):
             "adminPassword": self.admin_password,
             "authToken": self.auth_token,
             "dsns": self.dsns,
+            "deployed": self.deployed,
         })

@@ -123,6 +123,12 @@ def valkey_config(password: str, maxmemory_mb: int) -> str:
     ])
 
 
+def valkey_maxmemory_mb(limit_mb: int) -> int:
+    """Half the container limit: an AOF rewrite or background save forks the server, and
+    copy-on-write may double its footprint while it runs."""
+    return max(8, limit_mb // 2)
+
+
 def valkey_service(
     image: str, resources: Resources, password: pulumi.Input[str], name: str = "valkey"
 ) -> tuple[Service, Volume, ConfigFile]:
@@ -131,7 +137,7 @@ def valkey_service(
     maxmemory is half the container limit: an AOF rewrite forks the server, and copy-on-write
     may double its footprint while it runs; Valkey then refuses writes instead of being killed.
     """
-    maxmemory_mb = max(8, resources.memory_mb // 2)
+    maxmemory_mb = valkey_maxmemory_mb(resources.memory_mb)
     config = ConfigFile(
         f"{name}-conf",
         pulumi.Output.secret(pulumi.Output.from_input(password).apply(lambda p: valkey_config(p, maxmemory_mb))),

@@ -129,8 +129,10 @@ class Mocks(pulumi.runtime.Mocks):
     """Provider stand-ins: echo inputs, and report what the real providers would compute."""
 
     def __init__(self, url: str = "", failing_task: Optional[str] = None, preview: bool = False,
-                 report: Optional[Callable[["Mocks"], str]] = None):
+                 report: Optional[Callable[["Mocks"], str]] = None, previous: Optional[dict] = None):
         self.url = url
+        # The outputs of this stack's last deployment, as a StackReference to itself reads them.
+        self.previous = previous or {}
         self.preview = preview
         self.failing_task = failing_task
         self.report = report or (lambda mocks: mocks.bootstrap_report())
@@ -144,6 +146,8 @@ class Mocks(pulumi.runtime.Mocks):
             alphabet = "0123456789abcdef" if inputs.get("overrideSpecial") == "abcdef" else "aB3"
             length = int(inputs["length"])
             outputs["result"] = (alphabet * length)[:length]
+        if args.typ == "pulumi:pulumi:StackReference":
+            outputs = {"name": inputs.get("name"), "outputs": self.previous, "secretOutputNames": []}
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = f"sha256:{uuid.uuid5(uuid.NAMESPACE_URL, inputs['name']).hex}"
         # In a preview nothing runs: what a container reports when it exits stays unknown.
@@ -302,7 +306,7 @@ def run(program: Callable[[], Any], *, config: Optional[dict] = None, secret_key
 
 
 def deploy(overrides: Optional[dict[str, Any]] = None, *, preview: bool = False, secret_keys=(),
-           failing_task: Optional[str] = None, drop: tuple[str, ...] = ()) -> Deployment:
+           failing_task: Optional[str] = None, drop: tuple[str, ...] = (), previous: Optional[dict] = None) -> Deployment:
     """Run components.program.run() under mocks with BASE_CONFIG plus `overrides`; the stack's
     exported outputs are awaited and reported with their secret-ness."""
     from components import program
@@ -318,7 +322,7 @@ def deploy(overrides: Optional[dict[str, Any]] = None, *, preview: bool = False,
         return dict(pulumi.runtime.get_root_resource().outputs)
 
     return run(program.run, config=config, secret_keys=secret_keys, preview=preview,
-               mocks=Mocks(config.get("url", ""), failing_task, preview), outputs=exported)
+               mocks=Mocks(config.get("url", ""), failing_task, preview, previous=previous), outputs=exported)
 
 
 def env_of(container: Declared) -> dict[str, str]:

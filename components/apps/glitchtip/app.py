@@ -7,23 +7,11 @@ from typing import Mapping, Optional
 import pulumi
 
 from components import dsn, secrets
-from components.apps.glitchtip.services import Secrets, Site, describe
+from components.apps.glitchtip.services import Secrets, describe
+from components.apps.site import site_of
 from components.settings import StackSettings
 
 TYPE = "error-tracking:apps:GlitchTip"
-
-
-def site_of(settings: StackSettings) -> Site:
-    return Site(
-        url=settings.url,
-        host=settings.host,
-        admin_email=settings.admin_email,
-        organization=settings.organization,
-        projects=settings.projects,
-        database_url=settings.database_url,
-        valkey_url=settings.valkey_url,
-        secret_keys=settings.secret_keys,
-    )
 
 
 def describe_without_secrets(settings: StackSettings):
@@ -50,9 +38,13 @@ class GlitchTip(pulumi.ComponentResource):
             auth_token=secrets.hex_secret(f"{name}-auth-token", 64, self),
         )
         self.admin_password = generated.admin_password
-        self.auth_token = generated.auth_token
+        self._auth_token = generated.auth_token
         self.spec = describe(site_of(settings), settings.app_settings, generated)
-        self.register_outputs({"adminPassword": self.admin_password, "authToken": self.auth_token})
+        self.register_outputs({"adminPassword": self.admin_password, "authToken": self._auth_token})
+
+    def auth_token(self, task_output: pulumi.Output[str]) -> pulumi.Output[str]:
+        """Generated here and stored by the bootstrap; the same value on every run."""
+        return pulumi.Output.secret(self._auth_token)
 
     def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
         names = [p.name for p in self._settings.projects]

@@ -11,7 +11,7 @@ except EMAIL_URL, which GlitchTip reads only from the environment.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources as package_files
 from typing import Optional
 from urllib.parse import urlsplit
@@ -21,7 +21,7 @@ import pulumi
 from components import stores
 from components.apps.glitchtip.settings import GlitchTipSettings
 from components.apps.glitchtip.sizing import malloc_tuning
-from components.settings import Project
+from components.apps.site import Env, Site
 from components.spec import (
     AppSpec,
     CommandProbe,
@@ -61,32 +61,6 @@ class Secrets:
     auth_token: pulumi.Input[str]
 
 
-@dataclass(frozen=True)
-class Site:
-    """Stack-level facts GlitchTip needs: where it is reached, who administers it, what to create."""
-
-    url: str
-    host: str
-    admin_email: str
-    organization: str
-    projects: tuple[Project, ...]
-    database_url: Optional[str] = None  # external PostgreSQL (secret)
-    valkey_url: Optional[str] = None  # external Valkey/Redis (secret)
-    # Top-level settings the operator set as secrets: their values reach containers as secrets.
-    secret_keys: frozenset[str] = field(default_factory=frozenset)
-
-
-@dataclass
-class _Env:
-    """Plain and secret variables; a value from a secret setting goes to the secret side."""
-
-    plain: dict = field(default_factory=dict)
-    secret: dict = field(default_factory=dict)
-
-    def put(self, name: str, value, secret: bool = False) -> None:
-        (self.secret if secret else self.plain)[name] = pulumi.Output.secret(value) if secret else value
-
-
 def bootstrap_script() -> str:
     return package_files.files("components.apps.glitchtip").joinpath("bootstrap_script.py").read_text()
 
@@ -121,7 +95,7 @@ def describe(site: Site, settings: GlitchTipSettings, secrets: Secrets) -> AppSp
             volumes.append(backups)
     files.append(ConfigFile("glitchtip-database-url", database_url, secret=True))
 
-    env = _Env()
+    env = Env()
     _settings_env(env, site, settings)
     mounts_files = [
         FileMount("glitchtip-secret-key", f"{SECRETS_DIR}/secret-key"),
@@ -147,8 +121,8 @@ def describe(site: Site, settings: GlitchTipSettings, secrets: Secrets) -> AppSp
         mounts_files.append(FileMount("glitchtip-valkey-url", f"{SECRETS_DIR}/valkey-url"))
         env.put("VALKEY_URL_FILE", f"{SECRETS_DIR}/valkey-url")
 
-    def glitchtip(name: str, resources: Resources, extra: Optional[_Env] = None, **kwargs):
-        extra = extra or _Env()
+    def glitchtip(name: str, resources: Resources, extra: Optional[Env] = None, **kwargs):
+        extra = extra or Env()
         return dict(
             name=name,
             image=settings.image,
@@ -194,7 +168,7 @@ def describe(site: Site, settings: GlitchTipSettings, secrets: Secrets) -> AppSp
 def _processes(settings: GlitchTipSettings, glitchtip, uploads) -> list[Service]:
     """web (or all-in-one) and the worker, each with the health check its image supports."""
     all_in_one = settings.mode == "all-in-one"
-    web_env = _Env()
+    web_env = Env()
     web_env.put("SERVER_ROLE", "all_in_one" if all_in_one else "web")
     web_env.put("WEB_CONCURRENCY", str(settings.web_workers))
     if all_in_one:
@@ -219,7 +193,7 @@ def _processes(settings: GlitchTipSettings, glitchtip, uploads) -> list[Service]
     ))
     if all_in_one:
         return [web]
-    worker_env = _Env()
+    worker_env = Env()
     # What bin/run-worker.sh exports before it runs the worker.
     worker_env.put("SERVER_ROLE", "worker")
     worker_env.put("IS_WORKER", "true")
@@ -250,13 +224,7 @@ def _processes(settings: GlitchTipSettings, glitchtip, uploads) -> list[Service]
     return [web, worker]
 
 
-def team_slug(organization: str) -> str:
-    from components.settings import slugify
-
-    return slugify(organization) or "team"
-
-
-def _settings_env(env: _Env, site: Site, settings: GlitchTipSettings) -> None:
+def _settings_env(env: Env, site: Site, settings: GlitchTipSettings) -> None:
     url_secret = "url" in site.secret_keys
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(site.url))
     env.put("GLITCHTIP_DOMAIN", site.url, url_secret)
@@ -274,13 +242,13 @@ def _settings_env(env: _Env, site: Site, settings: GlitchTipSettings) -> None:
         env.put(name, value, settings.secret)
 
 
-def _bootstrap_env(site: Site, secrets: Secrets) -> _Env:
+def _bootstrap_env(site: Site, secrets: Secrets) -> Env:
     """What bootstrap_script.py reads: who the admin is and what to create (passwords are secret)."""
-    env = _Env()
+    env = Env()
     projects = [{"name": p.name, "platform": p.platform} for p in site.projects]
     env.put("BOOTSTRAP_ADMIN_EMAIL", site.admin_email, "adminEmail" in site.secret_keys)
     env.put("BOOTSTRAP_ORGANIZATION", site.organization, "organization" in site.secret_keys)
-    env.put("BOOTSTRAP_TEAM", team_slug(site.organization), "organization" in site.secret_keys)
+    env.put("BOOTSTRAP_TEAM", site.team, "organization" in site.secret_keys)
     env.put("BOOTSTRAP_PROJECTS", json.dumps(projects, sort_keys=True), "projects" in site.secret_keys)
     env.put("BOOTSTRAP_API_TOKEN_LABEL", API_TOKEN_LABEL)
     env.put("BOOTSTRAP_ADMIN_PASSWORD", secrets.admin_password, True)

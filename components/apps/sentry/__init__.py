@@ -1,16 +1,19 @@
-"""Self-hosted Sentry: reserved; its services are described in a later issue."""
+"""Self-hosted Sentry (getsentry/self-hosted 26.8.0): settings, catalog, files, install steps, DSNs."""
 
+from components.apps.sentry.settings import parse_settings
 from components.plugins import Plugin
-from components.validation import Problems, Section
 
 
-def _parse_settings(section: Section, problems: Problems) -> None:
-    # Nothing is read yet, so any key given is reported as unknown rather than ignored.
-    section.finish()
-    return None
+def _create(name, settings, opts):
+    from components.apps.sentry.app import Sentry
+
+    return Sentry(name, settings, opts)
 
 
-PLUGIN = Plugin(
-    parse_settings=_parse_settings,
-    unsupported="sentry is not supported yet; use app: glitchtip",
-)
+def _describe(settings):
+    from components.apps.sentry.app import describe_without_secrets
+
+    return describe_without_secrets(settings)
+
+
+PLUGIN = Plugin(parse_settings=parse_settings, create=_create, describe=_describe)

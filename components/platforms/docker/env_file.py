@@ -1,9 +1,11 @@
-"""Delivering a DSN into an application's env file on the Docker host (`SENTRY_DSN=...`).
+"""Delivering a DSN into an application's env file (`SENTRY_DSN=...`), on the Docker host or another.
 
-The edit runs in a throw-away container with the file's directory mounted, so it works the same
-over a local socket, tcp or ssh, with no second set of host credentials. It keeps a timestamped
-copy of the previous file next to it (`.env.bak.<UTC time>`): rolling back is copying that file
-back and restarting the application, well within five minutes.
+On the Docker host the edit runs in a throw-away container with the file's directory mounted, so
+it works the same over a local socket, tcp or ssh, with no second set of host credentials. On
+another host (`envFile.host: ssh://user@host`) the same script runs there over SSH with
+pulumi-command, the DSN on stdin. Either way it keeps a timestamped copy of the previous file
+next to it (`.env.bak.<UTC time>`): rolling back is copying that file back and restarting the
+application, well within five minutes.
 """
 
 from __future__ import annotations
@@ -13,14 +15,18 @@ import posixpath
 import pulumi
 import pulumi_docker as docker
 
+from components.platforms.docker import commands
 from components.platforms.docker.settings import EnvFileTarget
 
 # A small pinned image with a POSIX shell and awk.
 IMAGE = "alpine:3.22"
 
 # Replaces the key's line in place (or appends it), keeping every other line, the file's owner
-# and mode. Nothing is written, and no backup made, when the file already holds this DSN.
+# and mode. Nothing is written, and no backup made, when the file already holds this DSN. The DSN
+# comes from $DSN (the container's secret environment) or else from stdin (over SSH).
 SCRIPT = r"""set -eu
+if [ -z "${DSN:-}" ]; then IFS= read -r DSN || true; fi
+[ -n "$DSN" ] || { echo "no DSN given (stdin or DSN)" >&2; exit 2; }
 file="${TARGET_DIR:-/target}/$TARGET_FILE"
 line="$TARGET_KEY=$DSN"
 if [ -f "$file" ] && grep -qxF -- "$line" "$file"; then
@@ -77,4 +83,28 @@ def update_container(
         log_driver="json-file",
         log_opts={"max-size": "1m", "max-file": "1"},
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["envs"])),
+    )
+
+
+def remote_update(
+    resource_name: str,
+    target: EnvFileTarget,
+    dsn: pulumi.Output[str],
+    *,
+    opts: pulumi.ResourceOptions,
+):
+    """SCRIPT on `target.host` over SSH; it runs again when the DSN (stdin) or the target changes."""
+    from pulumi_command import remote
+
+    directory, filename = posixpath.split(target.path)
+    env = {"TARGET_DIR": directory or "/", "TARGET_FILE": filename, "TARGET_PATH": target.path, "TARGET_KEY": target.key}
+    return remote.Command(
+        resource_name,
+        connection=commands.connection(target.host, target.host_key),
+        create=commands.shell_command(SCRIPT, env, "error-tracking-env-file"),
+        stdin=pulumi.Output.secret(dsn),
+        # The script prints only the path and the key name; its output is secret in state anyway.
+        logging=remote.Logging.STDERR,
+        add_previous_output_in_env=False,
+        opts=commands.secret_output_options(opts),
     )

@@ -9,12 +9,12 @@ Data volumes outlive the stack: they are retained when deleted and protected whe
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_docker as docker
 
-from components.platforms.docker import containers, env_file
+from components.platforms.docker import commands, containers, deploy_check, env_file
 from components.platforms.docker.settings import DockerSettings
 from components.plugins import PlatformArgs
 from components.spec import AppSpec, ScheduledTask, Service, Task, Workload
@@ -39,8 +39,8 @@ class DockerPlatform(pulumi.ComponentResource):
             ssh_opts=list(self.settings.ssh_opts) or None,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self._name = name
-        self._child = pulumi.ResourceOptions(parent=self, provider=self.provider)
+        self.name = self._name = name
+        self.child_options = self._child = pulumi.ResourceOptions(parent=self, provider=self.provider)
         self.network = docker.Network(
             f"{name}-network", name=self.prefix, driver="bridge", labels=self._labels("network"),
             opts=self._child,
@@ -86,22 +86,38 @@ class DockerPlatform(pulumi.ComponentResource):
         )
 
     def deliver_dsn(self, name: str, target, dsn: pulumi.Output[str]) -> pulumi.Output[str]:
-        """Write the DSN into an env file on the Docker host; returns the delivery's status."""
+        """Write the DSN into an env file, on the Docker host or (`host`) on another over SSH;
+        returns the delivery's status."""
         where = target.target
-        if env_file.IMAGE not in self.images:
-            self.images[env_file.IMAGE] = docker.RemoteImage(
-                f"{self._name}-image-env-file-tool", name=env_file.IMAGE, keep_locally=True, opts=self._child
-            )
+        if where.host is not None:
+            if not where.host_key:
+                commands.warn_unpinned(where.host, "that dsnTargets entry's envFile.hostKey", self)
+            command = env_file.remote_update(
+                f"{self._name}-dsn-{name}", where, dsn, opts=pulumi.ResourceOptions(parent=self))
+            return command.id.apply(lambda _: f"{where.key} in {where.where}")
         container = env_file.update_container(
             f"{self._name}-dsn-{name}",
             where,
             dsn,
-            image=self.images[env_file.IMAGE].image_id,
+            image=self.tool_image(env_file.IMAGE, "env-file-tool"),
             name=f"{self.prefix}-dsn-{name}",
             opts=self._child,
         )
-        return _require_success(f"the DSN delivery to {where.path}", container).apply(
+        return require_success(f"the DSN delivery to {where.path}", container).apply(
             lambda _: f"{where.key} in {where.path}")
+
+    def post_deploy_check(self, dsn: pulumi.Output[str], triggers: Sequence[pulumi.Input],
+                          timeout_seconds: int) -> Optional[pulumi.Output[str]]:
+        """Health and ingest checked where the published port is reachable (see deploy_check)."""
+        return deploy_check.declare(self, dsn, triggers, timeout_seconds)
+
+    def tool_image(self, image: str, label: str) -> pulumi.Output[str]:
+        """A helper image (env-file tool, check), pulled once through this engine."""
+        if image not in self.images:
+            self.images[image] = docker.RemoteImage(
+                f"{self._name}-image-{label}", name=image, keep_locally=True, opts=self._child
+            )
+        return self.images[image].image_id
 
     # --- realization -------------------------------------------------------------------------
 
@@ -145,7 +161,7 @@ class DockerPlatform(pulumi.ComponentResource):
                 **common,
                 opts=opts("container_logs"),
             )
-            self._succeeded[workload.name] = _require_success(f"task {workload.name}", container)
+            self._succeeded[workload.name] = require_success(f"task {workload.name}", container)
             self.containers[workload.name] = [container]
             return
         scheduled = isinstance(workload, ScheduledTask)
@@ -207,7 +223,7 @@ def check(spec: AppSpec, settings: DockerSettings) -> list[str]:
     return problems
 
 
-def _require_success(what: str, container: docker.Container) -> pulumi.Output[str]:
+def require_success(what: str, container: docker.Container) -> pulumi.Output[str]:
     def check(values):
         exit_code, name = values
         if exit_code is None:

@@ -28,7 +28,7 @@ OLD_TYPES = ("error-tracking:platform:Kubernetes",)
 
 class KubernetesPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        aliases = [pulumi.Alias(type_=old) for old in OLD_TYPES]
+        aliases = []
         super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)))
         spec, settings = args.spec, args.settings
         if not isinstance(settings, KubernetesSettings):

@@ -1,0 +1,249 @@
+"""The Sentry component: its generated secrets, its description, its DSNs and CI token.
+
+Everything upstream's install.sh would make by hand is made here once and kept in state: the
+system secret key, passwords for every store (upstream: none), the object-storage keys
+(upstream: sentry/sentry), Launchpad's shared secret (upstream: `supersecret`), Relay's key pair
+from a seed (a regenerated key would make Sentry answer 403 to it) and the CI token's secret.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Mapping, Optional
+
+import pulumi
+
+from components import dsn, secrets, stores
+from components.apps.sentry import catalog, install, install_commands, shapes, sizing, versions
+from components.apps.sentry.bootstrap_script import org_auth_token
+from components.apps.sentry.files import render_files
+from components.apps.sentry.files import env as file_env
+from components.apps.sentry.files_context import files_context
+from components.apps.sentry.relay_keys import relay_credentials
+from components.apps.sentry.settings import SentrySettings
+from components.apps.site import Site, site_of
+from components.settings import StackSettings
+from components.spec import AppSpec, ConfigFile, Entrypoint, report_from_output
+from components.validation import ConfigError
+
+TYPE = "error-tracking:apps:Sentry"
+EDGE_PORT = 80
+HEALTH_PATH = "/_health/"
+
+
+@dataclasses.dataclass(frozen=True)
+class Generated:
+    """The secrets the component generates; every one a secret Output (placeholders in checks)."""
+
+    system_secret_key: pulumi.Input[str]
+    admin_password: pulumi.Input[str]
+    postgres_password: pulumi.Input[str]
+    redis_password: pulumi.Input[str]
+    clickhouse_password: pulumi.Input[str]
+    launchpad_secret: pulumi.Input[str]
+    relay_seed: pulumi.Input[str]
+    ci_token_secret: pulumi.Input[str]
+    object_store_access_key: pulumi.Input[str]
+    object_store_secret_key: pulumi.Input[str]
+
+
+def check_site(site: Site) -> list[str]:
+    """Top-level settings that belong to GlitchTip: Sentry's stores are configured under sentry.external."""
+    problems = []
+    for key, value, where in (("databaseUrl", site.database_url, "postgres"), ("valkeyUrl", site.valkey_url, "redis")):
+        if value:
+            problems.append(f"error-tracking:{key}: is read for GlitchTip only; for Sentry set "
+                            f"sentry.external.{where} (host, port, ... and the password as a secret)")
+    return problems
+
+
+def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppSpec:
+    """The whole Sentry deployment of the chosen profile, for any platform."""
+    external = settings.external
+    secret_values = shapes.Secrets(
+        system_secret_key=generated.system_secret_key,
+        postgres_password=_chosen(external.postgres and external.postgres.password, generated.postgres_password),
+        clickhouse_password=_chosen(external.clickhouse and external.clickhouse.password, generated.clickhouse_password),
+        launchpad_rpc_shared_secret=generated.launchpad_secret,
+        redis_password=(_chosen(external.redis.password, None) if external.redis else generated.redis_password),
+        relay_id=_relay(generated.relay_seed, "id", secret=False),
+        relay_public_key=_relay(generated.relay_seed, "public_key", secret=False),
+        relay_secret_key=_relay(generated.relay_seed, "secret_key", secret=True),
+        object_store_access_key=(external.s3.access_key_id if external.s3 else generated.object_store_access_key),
+        object_store_secret_key=_chosen(external.s3 and external.s3.secret_access_key,
+                                        generated.object_store_secret_key),
+        kafka_sasl_password=_chosen(external.kafka and external.kafka.sasl_password, None),
+        mail_password=_chosen(settings.mail and settings.mail.password, None),
+    )
+    services = shapes.services(settings, shapes.Context(secret_values, mail_domain=site.host))
+    steps = install_commands.install_steps(
+        admin_email=site.admin_email,
+        organization=site.organization,
+        team=site.team,
+        projects=[{"name": p.name, "platform": p.platform} for p in site.projects],
+        url=site.url,
+        retention_days=settings.event_retention_days,
+        buckets=_buckets(settings),
+        external_topics=_topics(settings),
+    )
+    step_secrets = {
+        install_commands.ADMIN_PASSWORD: generated.admin_password,
+        install_commands.CI_TOKEN_SECRET: generated.ci_token_secret,
+        install_commands.S3_ACCESS_KEY_ID: secret_values.object_store_access_key,
+        install_commands.S3_SECRET_ACCESS_KEY: secret_values.object_store_secret_key,
+        file_env.KAFKA_SASL_PASSWORD: secret_values.kafka_sasl_password,
+    }
+    tasks = install.tasks(_explicit_sentry(steps), services, step_secrets)
+    files = _files(site, settings, secret_values)
+    spec = AppSpec(
+        name="sentry",
+        version=settings.version,
+        services=install.wait_for_steps(services, tasks),
+        tasks=tasks,
+        volumes=shapes.volumes(settings, services),
+        entrypoint=Entrypoint(service="nginx", port=EDGE_PORT, health_path=HEALTH_PATH),
+        files=files,
+    )
+    spec.validate()
+    return spec
+
+
+def _chosen(operator_value, generated):
+    """An operator-supplied secret (external store) wins over a generated one; both stay secret."""
+    value = operator_value if operator_value else generated
+    return pulumi.Output.secret(value) if value is not None else None
+
+
+def _relay(seed: pulumi.Input[str], field: str, secret: bool) -> pulumi.Output[str]:
+    value = pulumi.Output.from_input(seed).apply(lambda s: getattr(relay_credentials(s), field))
+    # The public key and id are not secret, though derived from the secret seed.
+    return pulumi.Output.secret(value) if secret else pulumi.Output.unsecret(value)
+
+
+def _buckets(settings: SentrySettings) -> tuple[str, ...]:
+    """Buckets on the bundled SeaweedFS (an operator's S3 brings its own)."""
+    if settings.external.s3:
+        return ()
+    return tuple(b for b, used in (("nodestore", settings.nodestore == "s3"),
+                                   ("profiles", settings.profile == catalog.FEATURE_COMPLETE)) if used)
+
+
+def _topics(settings: SentrySettings):
+    """Topics created with our partitions and retention before Snuba would create its defaults."""
+    kafka = settings.external.kafka
+    env = {"KAFKA_BOOTSTRAP_SERVERS": ",".join(kafka.bootstrap_servers) if kafka else "kafka:9092",
+           "KAFKA_REPLICATION_FACTOR": str(kafka.replication_factor if kafka else 1)}
+    if kafka and kafka.security_protocol != "PLAINTEXT":
+        env["KAFKA_SECURITY_PROTOCOL"] = kafka.security_protocol
+        if kafka.sasl_mechanism:
+            env.update(KAFKA_SASL_MECHANISM=kafka.sasl_mechanism, KAFKA_SASL_USERNAME=kafka.sasl_username or "")
+    return ([(t.name, t.partitions, t.config) for t in shapes.kafka_topics(settings)], env)
+
+
+def _explicit_sentry(steps):
+    """Sentry steps name `sentry` themselves: a reporting task's command may bypass the image's
+    entrypoint (Kubernetes wraps it), which is what would otherwise prepend it."""
+    return tuple(
+        dataclasses.replace(s, command=("sentry", *s.command))
+        if s.image == install_commands.SENTRY and s.command[0] not in ("sentry", "python3") else s
+        for s in steps
+    )
+
+
+def _files(site: Site, settings: SentrySettings, secret_values: shapes.Secrets) -> tuple[ConfigFile, ...]:
+    """Every configuration file; rendered once the Relay key is known. Files carry operator values
+    (mail, url), so they are secret when the operator set those as secrets."""
+    secret = settings.secret or site.is_secret("url") or site.is_secret("adminEmail")
+    context = files_context(site, settings)
+    rendered = pulumi.Output.all(secret_values.relay_public_key, secret_values.relay_id).apply(
+        lambda v: {f.name: f.content for f in render_files(dataclasses.replace(
+            context, relay_public_key=v[0], relay_id=v[1]))})
+    files = [ConfigFile(name, rendered.apply(lambda c, n=name: c[n]), secret=secret)
+             for name in catalog.FILE_PATHS]
+    if "redis" in catalog.deployed(settings):
+        maxmemory = sizing.redis_maxmemory_mb(settings.resources_for("redis").memory_mb)
+        content = pulumi.Output.from_input(secret_values.redis_password).apply(
+            lambda p: stores.valkey_config(p, maxmemory))
+        files.append(ConfigFile("redis-conf", pulumi.Output.secret(content), secret=True))
+    return tuple(files)
+
+
+def placeholders() -> Generated:
+    """Stand-ins of the right shape, for the checks that run before any resource."""
+    hex64 = "0" * 64
+    return Generated(hex64, "placeholder", "0" * 32, "0" * 32, "0" * 32, "0" * 32, hex64, hex64, "0" * 20, "0" * 40)
+
+
+def describe_without_secrets(settings: StackSettings) -> AppSpec:
+    site = site_of(settings)
+    problems = check_site(site)
+    if problems:
+        raise ConfigError(problems)
+    return describe(site, settings.app_settings, placeholders())
+
+
+class Sentry(pulumi.ComponentResource):
+    """Generates every secret Sentry needs and describes its services and install steps for a
+    platform to run; refuses a version jump across an upgrade hard stop. No platform resources."""
+
+    report_task = "bootstrap"
+
+    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(TYPE, name, None, opts)
+        self._site = site_of(settings)
+        app: SentrySettings = settings.app_settings
+
+        def hex_(suffix: str, length: int) -> pulumi.Output[str]:
+            return secrets.hex_secret(f"{name}-{suffix}", length, self)
+
+        self._generated = Generated(
+            system_secret_key=hex_("secret-key", 64),
+            admin_password=secrets.password(f"{name}-admin-password", 24, self),
+            postgres_password=hex_("postgres-password", 32),
+            redis_password=hex_("redis-password", 32),
+            clickhouse_password=hex_("clickhouse-password", 32),
+            launchpad_secret=hex_("launchpad-secret", 32),
+            relay_seed=hex_("relay-seed", 64),
+            ci_token_secret=hex_("ci-token-secret", 64),
+            object_store_access_key=hex_("object-store-access-key", 20),
+            object_store_secret_key=hex_("object-store-secret-key", 40),
+        )
+        self.admin_password = self._generated.admin_password
+        self.spec = describe(self._site, app, self._generated)
+        self.upgrade_from = versions_gate(app.version, self)
+        self.register_outputs({"adminPassword": self.admin_password, "upgradeFrom": self.upgrade_from})
+
+    def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
+        names = [p.name for p in self._site.projects]
+        url = self._site.url
+        return pulumi.Output.secret(task_output.apply(lambda text: dsn.dsns_from_output(text, names, url)))
+
+    def auth_token(self, task_output: pulumi.Output[str]) -> pulumi.Output[str]:
+        """The organization token the bootstrap stored, in the form sentry-cli reads (`sntrys_...`)."""
+        url = self._site.url
+
+        def token(values) -> str:
+            organization = json.loads(report_from_output(values[0]))["organization"]
+            return org_auth_token(values[1], url, organization)
+
+        return pulumi.Output.secret(pulumi.Output.all(task_output, self._generated.ci_token_secret).apply(token))
+
+
+def versions_gate(version: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """The version this stack ran before, read from its own last deployment (a StackReference to
+    itself, known in preview too): a jump across a hard stop fails here, before any step runs."""
+    own = pulumi.StackReference(
+        f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+    def check(previous) -> str:
+        if previous and previous.get("app") == "sentry":
+            problem = versions.upgrade_problem(previous.get("version"), version)
+            if problem:
+                raise pulumi.RunError(problem)
+            return previous.get("version") or ""
+        return ""
+
+    return own.get_output("deployed").apply(check)

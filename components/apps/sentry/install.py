@@ -1,0 +1,75 @@
+"""Upstream's install steps (install_commands.py) as one-shot tasks, and what waits for them.
+
+A step runs in the image and with the environment of the service it belongs to (Sentry steps as
+`web`, Snuba steps as `snuba-api`), after the step before it and once the stores it needs are
+healthy. Long-running services wait for the step that prepares what they use: Sentry's processes
+for its migrations, Snuba's for ClickHouse's, everything else that talks to Kafka for its topics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Mapping, Sequence
+
+import pulumi
+
+from components.apps.sentry import catalog
+from components.apps.sentry.install_commands import SENTRY, SNUBA, InstallStep
+from components.spec import Egress, Resources, Service, Task
+
+# The service a step runs as, by the image it names.
+BASE = {SENTRY: "web", SNUBA: "snuba-api"}
+# The step each shape of long-running service waits for.
+WAITS_FOR = {catalog.SENTRY: "sentry-upgrade", catalog.SNUBA: "snuba-bootstrap"}
+TOPICS_STEP = "create-kafka-topics"
+# Stores and the edge: they start first and need no install step.
+STORES = frozenset({"smtp", "memcached", "redis", "postgres", "pgbouncer", "kafka", "clickhouse", "seaweedfs", "nginx"})
+BUCKET_CLIENT = Resources(memory_mb=256, cpu=0.2)
+
+
+def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
+          secrets: Mapping[str, pulumi.Input[str]]) -> tuple[Task, ...]:
+    """Each step as a Task after the one before it; `secrets` holds every secret a step names."""
+    by_name = {s.name: s for s in services}
+    result: list[Task] = []
+    for step in steps:
+        after = (result[-1].name,) if result else ()
+        secret_env = {name: pulumi.Output.secret(secrets[name]) for name in step.secret_env}
+        base = by_name.get(BASE.get(step.image, ""))
+        if base is not None:
+            needs = [d for d in base.depends_on if d in STORES]
+            if step.name == TOPICS_STEP and "kafka" in by_name:
+                needs.append("kafka")
+            task = Task(
+                name=step.name, image=base.image, resources=base.resources, command=step.command,
+                entrypoint=step.entrypoint, env={**base.env, **step.env},
+                secret_env={**base.secret_env, **secret_env}, files=base.files, mounts=base.mounts,
+                scratch=base.scratch, depends_on=tuple(dict.fromkeys(needs)),
+                connects_to=tuple(dict.fromkeys([*base.connects_to, *needs])), egress=base.egress,
+                run_as_user=base.run_as_user, run_as_group=base.run_as_group, after=after, reports=step.reports,
+            )
+        else:  # the bucket client: its own image, talking to the object store only
+            store = tuple(p for p in ("seaweedfs",) if p in by_name)
+            task = Task(
+                name=step.name, image=step.image, resources=BUCKET_CLIENT, command=step.command,
+                entrypoint=step.entrypoint, env=dict(step.env), secret_env=secret_env, depends_on=store,
+                connects_to=store, egress=() if store else (Egress("s3", (443,)),), after=after,
+                reports=step.reports,
+            )
+        result.append(task)
+    return tuple(result)
+
+
+def wait_for_steps(services: Sequence[Service], steps: Sequence[Task]) -> tuple[Service, ...]:
+    """The services with `after` naming the step that prepares what they use."""
+    present = {t.name for t in steps}
+    result = []
+    for service in services:
+        step = WAITS_FOR.get(catalog.CATALOG[service.name].shape)
+        talks_to_kafka = "kafka" in service.connects_to or any(e.name == "kafka" for e in service.egress)
+        if step is None and service.name not in STORES and talks_to_kafka:
+            step = TOPICS_STEP
+        if step in present:
+            service = dataclasses.replace(service, after=(*service.after, step))
+        result.append(service)
+    return tuple(result)

@@ -1,0 +1,396 @@
+"""The `sentry:` configuration section: release, profile, retention, mail, workers, Kafka,
+resources, external stores and extra environment, each problem named by its full key.
+
+The catalog (catalog.py) decides which names are services; sizing.py which memory figure is too
+low; topics.py how far a consumer may scale. This module only reads and checks.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional
+
+from components.settings import ENV_KEY
+from components.spec import Resources
+from components.validation import Problems, Section, email_problem, url_problem
+
+from components.apps.sentry import catalog, sizing, topics
+from components.apps.sentry.environment import MANAGED_ENV
+
+DEFAULT_VERSION = "26.8.0"
+# The catalog describes this release line; another one changes the service set.
+CATALOG_RELEASE = "26.8"
+MAX_REPLICAS = 16
+_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+@dataclass(frozen=True)
+class Mail:
+    host: str
+    port: int
+    username: Optional[str]
+    password: Optional[str]  # secret
+    use_tls: bool
+    use_ssl: bool
+    from_address: Optional[str]
+
+
+@dataclass(frozen=True)
+class Kafka:
+    retention_hours: int
+    retention_mb_per_partition: int
+    max_poll_interval_ms: int
+
+    @property
+    def retention_bytes(self) -> int:
+        return self.retention_mb_per_partition * topics.MB
+
+
+@dataclass(frozen=True)
+class ExternalPostgres:
+    host: str
+    port: int
+    database: str
+    username: str
+    password: str  # secret
+    ssl_mode: Optional[str]
+
+
+@dataclass(frozen=True)
+class ExternalRedis:
+    host: str
+    port: int
+    password: Optional[str]  # secret
+    db: int
+    tls: bool
+
+
+@dataclass(frozen=True)
+class ExternalKafka:
+    bootstrap_servers: tuple[str, ...]
+    security_protocol: str
+    sasl_mechanism: Optional[str]
+    sasl_username: Optional[str]
+    sasl_password: Optional[str]  # secret
+    replication_factor: int
+
+
+@dataclass(frozen=True)
+class ExternalClickHouse:
+    host: str
+    tcp_port: int
+    http_port: int
+    database: str
+    username: str
+    password: str  # secret
+    secure: bool
+
+
+@dataclass(frozen=True)
+class ExternalS3:
+    endpoint_url: str
+    region: str
+    access_key_id: str
+    secret_access_key: str  # secret
+    nodestore_bucket: str
+    profiles_bucket: str
+    addressing_style: str
+
+
+@dataclass(frozen=True)
+class External:
+    postgres: Optional[ExternalPostgres] = None
+    redis: Optional[ExternalRedis] = None
+    kafka: Optional[ExternalKafka] = None
+    clickhouse: Optional[ExternalClickHouse] = None
+    s3: Optional[ExternalS3] = None
+
+    @property
+    def present(self) -> tuple[str, ...]:
+        return tuple(k for k in catalog.EXTERNAL_REPLACES if getattr(self, k) is not None)
+
+
+@dataclass(frozen=True)
+class SentrySettings:
+    version: str = DEFAULT_VERSION
+    profile: str = catalog.ERRORS_ONLY
+    event_retention_days: int = 90
+    nodestore_image: Optional[str] = None
+    mail: Optional[Mail] = None
+    taskworker_concurrency: int = sizing.DEFAULT_TASKWORKER_CONCURRENCY
+    launchpad_concurrency: int = sizing.DEFAULT_LAUNCHPAD_CONCURRENCY
+    replicas: Mapping[str, int] = field(default_factory=dict)
+    kafka: Kafka = Kafka(3, 512, 300000)
+    resources: Mapping[str, Resources] = field(default_factory=dict)
+    external: External = External()
+    env: Mapping[str, str] = field(default_factory=dict)
+    # Set with `pulumi config set --secret` somewhere below `sentry`: free-form values (env, mail)
+    # then reach the containers and files as secrets.
+    secret: bool = False
+    # Networks Sentry treats as internal (Symbolicator's system token must come from one). Empty:
+    # the container's own networks, which on Docker is the app network; on Kubernetes a pod's
+    # interface is often a /32, so set the cluster's pod CIDR there.
+    internal_networks: tuple[str, ...] = ()
+
+    @property
+    def nodestore(self) -> str:
+        """Where event payloads live: S3 needs sentry-nodestore-s3, which only an operator's image has."""
+        return "s3" if self.nodestore_image else "postgres"
+
+    @property
+    def uses_object_store(self) -> bool:
+        return self.profile == catalog.FEATURE_COMPLETE or self.nodestore == "s3"
+
+    def resources_for(self, service: str) -> Resources:
+        if service in self.resources:
+            return self.resources[service]
+        return sizing.resources(self.profile, {}, self.taskworker_concurrency)[service]
+
+
+def parse_settings(section: Section, problems: Problems) -> SentrySettings:
+    version = section.string("version", DEFAULT_VERSION, check=_version_problem)
+    profile = section.string("profile", catalog.ERRORS_ONLY, choices=catalog.PROFILES) or catalog.ERRORS_ONLY
+    retention = section.integer("eventRetentionDays", 90, minimum=1, maximum=3650)
+    nodestore_image = section.string("nodestoreImage", None, check=_pinned_image)
+    internal_networks = _networks(section, "internalNetworks")
+    mail = _mail(section.section("mail")) if section.has("mail") else None
+    section.raw("mail")
+    external = _external(section.section("external"))
+    present = _deployed(profile, external)
+    workers = section.section("workers")
+    concurrency = workers.integer("taskworkerConcurrency", sizing.DEFAULT_TASKWORKER_CONCURRENCY, minimum=1, maximum=32)
+    launchpad = workers.integer("launchpadConcurrency", sizing.DEFAULT_LAUNCHPAD_CONCURRENCY, minimum=1, maximum=32)
+    replicas = _replicas(workers.section("replicas"), profile, present)
+    workers.finish()
+    kafka = _kafka(section.section("kafka"))
+    resources = _resources(section.section("resources"), profile, present, concurrency)
+    env = _env(section)
+    section.finish()
+    return SentrySettings(version, profile, retention, nodestore_image, mail, concurrency, launchpad, replicas,
+                          kafka, resources, external, env, secret=section.secret,
+                          internal_networks=internal_networks)
+
+
+def _networks(section: Section, key: str) -> tuple[str, ...]:
+    raw = section.raw(key, [])
+    if not isinstance(raw, list):
+        section.error(key, 'must be a list of CIDRs such as ["10.42.0.0/16"]')
+        return ()
+    found = []
+    for index, value in enumerate(raw):
+        try:
+            found.append(str(ipaddress.ip_network(str(value), strict=False)))
+        except ValueError:
+            section.error(f"{key}[{index}]", f"must be a CIDR such as 10.42.0.0/16, got {value!r}")
+    return tuple(found)
+
+
+def _version_problem(value: str) -> Optional[str]:
+    if value.lower() in ("latest", "nightly"):
+        return "must be a pinned release such as 26.8.0 (moving tags change under a running deployment)"
+    if not re.fullmatch(r"\d{2}\.\d{1,2}\.\d+", value):
+        return "must be a CalVer release such as 26.8.0 (no 'v' prefix)"
+    if not value.startswith(CATALOG_RELEASE + "."):
+        return (f"must be a {CATALOG_RELEASE}.x release: the service catalog describes "
+                f"getsentry/self-hosted {CATALOG_RELEASE}")
+    return None
+
+
+def _pinned_image(value: str) -> Optional[str]:
+    name, _, tag = value.rpartition(":")
+    if "@sha256:" in value:
+        return None
+    if not name or "/" in tag or tag in ("", "latest", "nightly"):
+        return "must be an image with a pinned tag or digest (not latest or nightly)"
+    return None
+
+
+def _host_problem(value: str) -> Optional[str]:
+    return None if _HOST.match(value) else "must be a host name or IP address without scheme or port"
+
+
+def _mail(section: Section) -> Mail:
+    use_tls = section.boolean("useTls", False)
+    use_ssl = section.boolean("useSsl", False)
+    if use_tls and use_ssl:
+        section.error("useSsl", "cannot be combined with useTls (STARTTLS or implicit TLS, not both)")
+    default_port = 465 if use_ssl else 587 if use_tls else 25
+    username = section.string("username", None)
+    password = section.string("password", None, secret=True)
+    if password and not username:
+        section.error("password", "needs mail.username")
+    mail = Mail(section.string("host", check=_host_problem), section.integer("port", default_port, minimum=1,
+                maximum=65535), username, password, use_tls, use_ssl, section.string("from", None, check=email_problem))
+    section.finish()
+    return mail
+
+
+def _kafka(section: Section) -> Kafka:
+    kafka = Kafka(section.integer("retentionHours", 3, minimum=1, maximum=168),
+                  section.integer("retentionMbPerPartition", 512, minimum=16, maximum=1 << 20),
+                  section.integer("maxPollIntervalMs", 300000, minimum=10000, maximum=3600000))
+    section.finish()
+    return kafka
+
+
+def _external(section: Section) -> External:
+    parsers = {"postgres": _postgres, "redis": _redis, "kafka": _external_kafka, "clickhouse": _clickhouse,
+               "s3": _s3}
+    found = {}
+    for key, parse in parsers.items():
+        if section.has(key):
+            item = section.section(key)
+            found[key] = parse(item)
+            item.finish()
+        section.raw(key)
+    section.finish(" (each replaces the bundled service)")
+    return External(**found)
+
+
+def _postgres(s: Section) -> ExternalPostgres:
+    return ExternalPostgres(s.string("host", check=_host_problem), s.integer("port", 5432, minimum=1, maximum=65535),
+                            s.string("database", "postgres"), s.string("username", "postgres"),
+                            s.string("password", secret=True), s.string("sslMode", None, choices=SSL_MODES))
+
+
+def _redis(s: Section) -> ExternalRedis:
+    return ExternalRedis(s.string("host", check=_host_problem), s.integer("port", 6379, minimum=1, maximum=65535),
+                         s.string("password", None, secret=True), s.integer("db", 0, minimum=0, maximum=15),
+                         s.boolean("tls", False))
+
+
+def _external_kafka(s: Section) -> ExternalKafka:
+    raw = s.raw("bootstrapServers")
+    servers: tuple[str, ...] = ()
+    if raw is None:
+        s.error("bootstrapServers", "is required: host:port, a list or a comma-separated string")
+    else:
+        items = raw.split(",") if isinstance(raw, str) else raw if isinstance(raw, list) else None
+        if not items or not all(isinstance(i, str) and _server_ok(i.strip()) for i in items):
+            s.error("bootstrapServers", f"must be host:port entries (a list or comma-separated), got {raw!r}")
+        else:
+            servers = tuple(i.strip() for i in items)
+    protocol = s.string("securityProtocol", "PLAINTEXT", choices=SECURITY_PROTOCOLS) or "PLAINTEXT"
+    sasl = s.section("sasl")
+    mechanism = username = password = None
+    if protocol.startswith("SASL_"):
+        mechanism = sasl.string("mechanism", choices=SASL_MECHANISMS)
+        username = sasl.string("username")
+        password = sasl.string("password", secret=True)
+    elif sasl.data:
+        s.error("sasl", f"needs securityProtocol SASL_PLAINTEXT or SASL_SSL, not {protocol}")
+        sasl.seen.update(sasl.data)
+    sasl.finish()
+    return ExternalKafka(servers, protocol, mechanism, username, password,
+                         s.integer("replicationFactor", 1, minimum=1, maximum=5))
+
+
+def _server_ok(value: str) -> bool:
+    host, _, port = value.rpartition(":")
+    return bool(host) and _HOST.match(host) is not None and port.isdigit() and 1 <= int(port) <= 65535
+
+
+def _clickhouse(s: Section) -> ExternalClickHouse:
+    secure = s.boolean("secure", False)
+    return ExternalClickHouse(
+        s.string("host", check=_host_problem), s.integer("tcpPort", 9440 if secure else 9000, minimum=1, maximum=65535),
+        s.integer("httpPort", 8443 if secure else 8123, minimum=1, maximum=65535), s.string("database", "default"),
+        s.string("username", "default"), s.string("password", secret=True), secure)
+
+
+def _s3(s: Section) -> ExternalS3:
+    bucket = lambda v: None if _BUCKET.match(v) else "must be an S3 bucket name (3-63 lower-case letters, digits, . -)"
+    return ExternalS3(s.string("endpointUrl", check=url_problem), s.string("region", "us-east-1"),
+                      s.string("accessKeyId"), s.string("secretAccessKey", secret=True),
+                      s.string("nodestoreBucket", "nodestore", check=bucket),
+                      s.string("profilesBucket", "profiles", check=bucket),
+                      s.string("addressingStyle", "path", choices=("path", "virtual")))
+
+
+def _deployed(profile: str, external: External) -> dict[str, str]:
+    """Every catalog service mapped to '' when deployed, else why it is not."""
+    replaced = {catalog.EXTERNAL_REPLACES[k]: f"runs outside this stack (external.{k})" for k in external.present}
+    names = set(catalog.service_names(profile))
+    return {n: replaced.get(n, "") if n in names else f"is not deployed with profile {profile}"
+            for n in catalog.CATALOG}
+
+
+def _service_key(section: Section, key: str, present: Mapping[str, str]) -> bool:
+    if key not in present:
+        known = ", ".join(n for n, why in present.items() if not why)
+        section.error(key, f"is not a Sentry service; services: {known}")
+        return False
+    if present[key]:
+        section.error(key, present[key])
+        return False
+    return True
+
+
+def _replicas(section: Section, profile: str, present: Mapping[str, str]) -> dict[str, int]:
+    replicas = {}
+    for key in list(section.data):
+        section.seen.add(key)
+        if not _service_key(section, key, present):
+            continue
+        entry = catalog.CATALOG[key]
+        if entry.scaling == catalog.SINGLE or entry.stateful:
+            bound = 1
+        elif entry.scaling == catalog.TOPIC:
+            bound = topics.replica_bound(key) or MAX_REPLICAS
+        else:
+            bound = MAX_REPLICAS
+        count = section.integer(key, 1, minimum=1, maximum=MAX_REPLICAS)
+        if count is not None and count > bound:
+            why = ("runs a single replica" if bound == 1 and entry.scaling != catalog.TOPIC else
+                   f"is bounded by its Kafka topics ({', '.join(topics.SERVICE_TOPICS[key].consumes)}) to {bound}")
+            section.error(key, f"{why}; got {count}")
+        elif count is not None:
+            replicas[key] = count
+    return replicas
+
+
+def _resources(section: Section, profile: str, present: Mapping[str, str], concurrency: int) -> dict[str, Resources]:
+    """Defaults for the deployed services, overridden per service: `resources.web.memoryMb: 1536`."""
+    overrides = {}
+    for key in list(section.data):
+        section.seen.add(key)
+        if not _service_key(section, key, present):
+            continue
+        item = section.section(key)
+        default = sizing.resources(profile, {}, concurrency)[key]
+        floor = sizing.floor_mb(profile, key, concurrency)
+        memory = item.integer("memoryMb", default.memory_mb, minimum=16, maximum=262144)
+        if memory is not None and memory < floor:
+            item.error("memoryMb", f"is below the floor of {floor} MB for {key} "
+                                   f"({sizing.defaults(profile)[key].source}); got {memory}")
+        overrides[key] = Resources(memory_mb=memory or default.memory_mb,
+                                   cpu=item.number("cpu", default.cpu, minimum=0.05, maximum=64))
+        item.finish()
+    every = sizing.resources(profile, overrides, concurrency)
+    return {name: every[name] for name, why in present.items() if not why}
+
+
+def _env(section: Section) -> dict[str, str]:
+    """Extra plain settings for the Sentry containers (`env: {SENTRY_FEATURE_X: "true"}`)."""
+    raw: Any = section.raw("env", {})
+    if not isinstance(raw, dict):
+        section.error("env", "must be an object of VARIABLE: value")
+        return {}
+    env = {}
+    for key, value in raw.items():
+        name = f"env.{key}"
+        if not ENV_KEY.match(str(key)):
+            section.error(name, "is not an environment variable name")
+        elif key in MANAGED_ENV:
+            section.error(name, "is set by this program; use the matching sentry setting instead")
+        elif isinstance(value, (dict, list)) or value is None:
+            section.error(name, "must be a string, number or boolean")
+        else:
+            env[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
