@@ -43,7 +43,8 @@ def settings(backup=None, alerts=None):
 def protected(version="6.2.6"):
     sql, variables = describe.glitchtip_checks("Acme", ["api", "web"])
     database = stores.Database(name="glitchtip", user="glitchtip", password="pg-password")
-    return describe.Protected("glitchtip", version, database, POSTGRES, sql, variables)
+    return describe.Protected(version=version, database=database, postgres_image=POSTGRES,
+                              checks_sql=sql, check_vars=variables)
 
 
 WATCHED = alerting.Watched(site="https://errors.example.com", health_url="http://web:8000/_health/",

@@ -8,6 +8,7 @@ Postgres image (same major version as the server); here they prove their logic w
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import re
@@ -20,7 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from components import stores
 from components.operations import describe, files
+from components.operations.settings import parse_backup
+from components.validation import Problems, Section
 
 SCRIPTS = Path(describe.__file__).parent / "scripts"
 PG_BIN = next((p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
@@ -98,10 +102,8 @@ def _as_postgres_user():
     """initdb and postgres refuse to run as root: drop to the `postgres` (or `nobody`) account."""
     if os.geteuid() != 0:
         return None, None
-    try:
-        account = pwd.getpwnam("postgres")
-    except KeyError:
-        account = pwd.getpwnam("nobody")
+    names = [p.pw_name for p in pwd.getpwall()]
+    account = pwd.getpwnam("postgres" if "postgres" in names else "nobody")
 
     def demote():
         os.setgid(account.pw_gid)
@@ -118,7 +120,7 @@ def cluster():
         os.chown(root, account.pw_uid, account.pw_gid)
     (root / "pw").write_text(PASSWORD + "\n")
     if account:
-        os.chown(root / "pw", account.pw_uid, account.pw_gid)
+        os.chown(root / "pw", account.pw_uid, account.pw_gid)  # initdb reads it as that user
     cluster = Cluster(root, _free_port())
     env = {**os.environ, "PATH": cluster.path}
     data = root / "data"
@@ -381,18 +383,12 @@ def _as_declared(task, config_files, root: Path, backups: Path, cluster: Cluster
 
 
 def test_the_described_pre_upgrade_drill_and_health_check_run_as_declared(cluster, backups, tmp_path):
-    import asyncio
-
-    from components import stores
-    from components.operations.settings import parse_backup
-    from components.validation import Problems, Section
-
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         sql, variables = describe.glitchtip_checks(ORGANIZATION, PROJECTS)
-        app = describe.Protected("glitchtip", "6.2.6", stores.Database("glitchtip", "glitchtip", PASSWORD),
-                                 "postgres:15", sql, variables)
+        app = describe.Protected(version="6.2.6", database=stores.Database("glitchtip", "glitchtip", PASSWORD),
+                                 postgres_image="postgres:15", checks_sql=sql, check_vars=variables)
         backup = parse_backup(Section({}, "error-tracking:backup", Problems()))
         config_files = describe.config_files(app, backup)
         for task in (describe.pre_upgrade_task(app), describe.drill_task(app, backup)):

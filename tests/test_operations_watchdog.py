@@ -222,9 +222,12 @@ def test_configuration_comes_from_the_environment():
 
 
 def _watchdog(*args, **env):
+    """Runs the mounted package as the container does; WATCHDOG_TEST_PYTHON picks another
+    interpreter (the image runs 3.13: `WATCHDOG_TEST_PYTHON=python3.13 pytest ...`)."""
     root = Path(program.__file__).parent.parent  # what the container has on PYTHONPATH
     base = {"PATH": os.environ["PATH"], "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
-    return subprocess.run([sys.executable, "-m", "watchdog", *args], env={**base, **env},
+    python = os.environ.get("WATCHDOG_TEST_PYTHON", sys.executable)
+    return subprocess.run([python, "-m", "watchdog", *args], env={**base, **env},
                           capture_output=True, text=True, timeout=30, cwd="/")
 
 
@@ -246,3 +249,24 @@ def test_alive_follows_the_last_completed_pass(tmp_path):
     assert _watchdog("alive", WATCHDOG_ALIVE_FILE=str(alive_file)).returncode == 0
     _touch(alive_file, 600)
     assert _watchdog("alive", WATCHDOG_ALIVE_FILE=str(alive_file), WATCHDOG_INTERVAL_SECONDS="60").returncode == 1
+
+
+def test_run_keeps_checking_and_stays_alive_while_it_does(tmp_path, web):
+    root = Path(program.__file__).parent.parent
+    env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(root), "WATCHDOG_INTERVAL_SECONDS": "1",
+           "WATCHDOG_ALIVE_FILE": str(tmp_path / "alive"), "WATCHDOG_STATE_FILE": str(tmp_path / "state.json"),
+           "WATCHDOG_HEALTH_URL": f"{web.url}/_health/", "WATCHDOG_FAIL_AFTER": "2",
+           "ALERT_WEBHOOK_URL": f"{web.url}/hook"}
+    web.status = 500
+    process = subprocess.Popen([sys.executable, "-m", "watchdog", "run"], env=env, cwd="/",
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 10
+        while not web.posts and time.time() < deadline:
+            time.sleep(0.05)
+        assert _watchdog("alive", WATCHDOG_ALIVE_FILE=str(tmp_path / "alive")).returncode == 0
+    finally:
+        process.kill()
+        process.wait()
+    assert [p["text"].split(":")[0] for p in web.posts] == ["[error tracking] FAILING"]
+    assert json.loads((tmp_path / "state.json").read_text())["web"]["alerted"] is True

@@ -27,7 +27,6 @@ def test_a_valid_configuration_loads_with_documented_defaults():
 
 @pytest.mark.parametrize("overrides, expected", [
     ({"app": "gitlab"}, "error-tracking:app: must be one of glitchtip, sentry"),
-    ({"app": "sentry"}, "error-tracking:app: sentry is not supported yet"),
     ({"platform": "nomad"}, "error-tracking:platform: must be one of docker, kubernetes"),
     ({"url": "errors.example.com"}, "error-tracking:url: must be an absolute URL with scheme"),
     ({"url": None}, "error-tracking:url: is required"),

@@ -16,6 +16,7 @@ from typing import Any, Mapping, Optional, Sequence
 import pulumi
 
 from components.operations import files
+from components.stores import POSTGRES_PORT
 from components.operations.settings import BackupSettings
 from components.spec import (
     CommandProbe,
@@ -60,7 +61,6 @@ PASS_THROUGH = ("/bin/sh", "-c", 'exec "$@"', "shell")
 class Protected:
     """The app whose database the operations protect."""
 
-    app: str  # for names in messages: "glitchtip"
     version: str  # the deployed version: a change triggers the pre-upgrade backup
     database: Any  # components.stores.Database: name, user, password (secret), host
     postgres_image: str  # the deployed Postgres image
@@ -102,7 +102,7 @@ def _postgres_tool(
         image=app.postgres_image,
         resources=app.resources[name],
         env={
-            "PGHOST": db.host, "PGPORT": "5432", "PGUSER": db.user, "PGDATABASE": db.name,
+            "PGHOST": db.host, "PGPORT": str(POSTGRES_PORT), "PGUSER": db.user, "PGDATABASE": db.name,
             "BACKUP_DIR": BACKUP_DIR, **env,
         },
         secret_env={"PGPASSWORD": pulumi.Output.secret(db.password)},

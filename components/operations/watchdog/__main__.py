@@ -103,7 +103,7 @@ def alive(config: Config, now: float) -> int:
 
 
 def main(argv: list[str]) -> int:
-    command = argv[0] if argv else "run"
+    command = (argv[0] if argv else "run").lstrip("-")  # `--test` works as well as `test`
     try:
         config = from_environment()
         if command == "test":

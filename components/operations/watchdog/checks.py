@@ -84,7 +84,9 @@ def disk_free(path: str, minimum_percent: int) -> Result:
     percent = 100.0 * stats.f_bavail / stats.f_blocks
     free_gb = stats.f_bavail * stats.f_frsize / 1e9
     detail = f"{percent:.0f}% ({free_gb:.1f} GB) free on the disk of {path}"
-    return Result(percent >= minimum_percent, detail + ("" if percent >= minimum_percent else f" (minimum {minimum_percent}%)"))
+    if percent < minimum_percent:
+        return Result(False, f"{detail} (minimum {minimum_percent}%)")
+    return Result(True, detail)
 
 
 def _first_line(path: str) -> str:

@@ -98,7 +98,8 @@ def cronjob_result(cronjob: Mapping[str, Any], name: str, max_age_hours: int, no
             return Result(False, f"cronjob {name}: no successful run in the {max_age_hours} h since it was created")
         return Result(True, f"cronjob {name}: not due yet")
     if now - last_ok > limit:
-        return Result(False, f"cronjob {name}: last success {(now - last_ok) / 3600:.1f} h ago (limit {max_age_hours} h)")
+        hours = (now - last_ok) / 3600
+        return Result(False, f"cronjob {name}: last success {hours:.1f} h ago (limit {max_age_hours} h)")
     return Result(True, f"cronjob {name}: last success {(now - last_ok) / 3600:.1f} h ago")
 
 

@@ -45,7 +45,7 @@ def send_telegram(token: str, chat_id: str, text: str, api: str = TELEGRAM_API) 
     """Bot API sendMessage; Telegram answers {"ok": true} when the message was accepted."""
     body = post_json(
         f"{api.rstrip('/')}/bot{token}/sendMessage",
-        {"chat_id": chat_id, "text": text, "disable_web_page_preview": True},
+        {"chat_id": chat_id, "text": text},
         "telegram",
         secrets=(token,),
     )

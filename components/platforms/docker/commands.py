@@ -48,7 +48,7 @@ def parse_ssh_url(value: str) -> Optional[SshHost]:
         parts = urlsplit(value)
         port = parts.port or 22
     except ValueError:
-        return None if parse_ssh_url(value) else SSH_URL_FORM
+        return None
     if parts.scheme != "ssh" or parts.password is not None or parts.path or parts.query or parts.fragment:
         return None
     if not parts.username or not _USER.match(parts.username) or not parts.hostname or not _HOST.match(parts.hostname):
@@ -57,7 +57,7 @@ def parse_ssh_url(value: str) -> Optional[SshHost]:
 
 
 def ssh_url_problem(value: str) -> Optional[str]:
-    return None
+    return None if parse_ssh_url(value) else SSH_URL_FORM
 
 
 def host_key_problem(value: str) -> Optional[str]:

@@ -65,6 +65,10 @@ def declare(platform, dsn: pulumi.Output[str], triggers: Sequence[pulumi.Input],
 
         if not settings.ssh_host_key:
             commands.warn_unpinned(where, "docker.sshHostKey", platform)
+        if settings.ssh_opts:
+            pulumi.log.warn(
+                "docker.sshOpts are the Docker CLI's: the post-deploy check connects to the user, host and port "
+                f"of docker.host ({where}) and authenticates with the ssh agent ($SSH_AUTH_SOCK)", resource=platform)
         command = remote.Command(
             name, connection=commands.connection(where, settings.ssh_host_key), create=create,
             stdin=pulumi.Output.secret(dsn), triggers=triggers,

@@ -28,7 +28,7 @@ OLD_TYPES = ("error-tracking:platform:Kubernetes",)
 
 class KubernetesPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        aliases = []
+        aliases = [pulumi.Alias(type_=old) for old in OLD_TYPES]
         super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)))
         spec, settings = args.spec, args.settings
         if not isinstance(settings, KubernetesSettings):
@@ -140,9 +140,17 @@ class KubernetesPlatform(pulumi.ComponentResource):
             metadata={"name": secret.name, "namespace": secret.namespace, "labels": self._ctx.labels("dsn")},
             type="Opaque",
             string_data={secret.key: pulumi.Output.secret(dsn)},
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+            # In the namespace this platform creates, the Secret must wait for it like the rest.
+            opts=self._ctx.opts() if secret.namespace == self._ctx.ns else
+            pulumi.ResourceOptions(parent=self, provider=self.provider),
         )
         return delivered.metadata.apply(lambda m: f"secret {m['namespace']}/{m['name']} key {secret.key}")
+
+    def post_deploy_check(self, dsn: pulumi.Output[str], triggers, timeout_seconds: int):
+        """The post-deploy check as a Job of its own (see deploy_check.py)."""
+        from components.platforms.kubernetes import deploy_check
+
+        return deploy_check.declare(self._ctx, dsn, triggers, timeout_seconds)
 
 
 def unknown_secret() -> pulumi.Output[str]:
