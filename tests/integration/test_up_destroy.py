@@ -165,6 +165,8 @@ def test_an_event_sent_to_an_output_dsn_arrives(deployment):
     import sentry_sdk
 
     outputs = deployment["outputs"]
+    assert outputs["postDeployCheck"].startswith("passed:")
+    assert "error-tracking-check" not in outputs["dsns"]
     project = sorted(outputs["dsns"])[0]
     client = sentry_sdk.Client(dsn=outputs["dsns"][project], default_integrations=False)
     with sentry_sdk.new_scope() as scope:  # this client only, not the process-wide one
