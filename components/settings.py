@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from components import deploy_check
 from components.deploy_check import DeployCheckSettings
+from components.operations.settings import AlertSettings, BackupSettings, parse_alerts, parse_backup
 from components.validation import (
     PROJECT,
     Problems,
@@ -26,7 +27,7 @@ from components.validation import (
 # Top-level keys that are not an app's or a platform's own section.
 STACK_KEYS = (
     "app", "platform", "url", "adminEmail", "organization", "projects", "dsnTargets",
-    "databaseUrl", "valkeyUrl", "protect", "postDeployCheck",
+    "databaseUrl", "valkeyUrl", "protect", "postDeployCheck", "backup", "alerts",
 )
 
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,49}$")
@@ -81,6 +82,10 @@ class StackSettings:
     # Top-level keys holding a value set with `pulumi config set --secret`.
     secret_keys: frozenset[str] = frozenset()
     post_deploy_check: DeployCheckSettings = DeployCheckSettings()
+    # Backups of the app's own database (daily dump, restore drill, off-site copies) and the
+    # watchdog's alert targets (components.operations).
+    backup: Optional[BackupSettings] = None
+    alerts: Optional[AlertSettings] = None
 
     @property
     def bootstrapped_projects(self) -> tuple[Project, ...]:
@@ -143,6 +148,8 @@ def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -
     valkey_url = _credentials_url(top, "valkeyUrl", "redis", "rediss", "valkey", "valkeys")
     protect = top.boolean("protect", False)
     post_deploy_check = deploy_check.parse(top.section("postDeployCheck"))
+    backup = parse_backup(top.section("backup"))
+    alerts = parse_alerts(top.section("alerts"))
 
     # Every app and platform section is read, so a key for one that is not selected is
     # still checked rather than silently ignored.
@@ -177,6 +184,8 @@ def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -
         protect=protect,
         secret_keys=frozenset(secret_keys),
         post_deploy_check=post_deploy_check,
+        backup=backup,
+        alerts=alerts,
     )
 
 

@@ -14,6 +14,7 @@ A dependency is not a network allowance, and a peer reached later is not a start
 
 from __future__ import annotations
 
+import dataclasses
 import graphlib
 import posixpath
 import re
@@ -82,6 +83,12 @@ class Volume:
     size_gb: int
     shared: bool = False
     data: bool = True
+    # Written and read only by the processes of one service, on one host: platforms that can give
+    # each pod its own disk (Kubernetes: an emptyDir) need no claim for it.
+    local: bool = False
+    # The uid/gid that must own the volume's root (a fresh Docker volume is root's, and a non-root
+    # process cannot write it); None: whatever the image's own directory at the mount point has.
+    owner: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -139,14 +146,18 @@ class Egress:
 
 @dataclass(frozen=True)
 class Schedule:
-    """When a scheduled task runs, in UTC: daily at hour:minute, or monthly on `day_of_month`."""
+    """When a scheduled task runs, in UTC: daily at hour:minute, monthly on `day_of_month`, or
+    every `every_minutes` minutes."""
 
     hour: int = 3
     minute: int = 0
     day_of_month: Optional[int] = None
+    every_minutes: Optional[int] = None
 
     @property
     def cron(self) -> str:
+        if self.every_minutes:
+            return f"*/{self.every_minutes} * * * *"
         return f"{self.minute} {self.hour} {self.day_of_month or '*'} * *"
 
 
@@ -182,6 +193,14 @@ class Workload:
     ulimits: Mapping[str, int] = field(default_factory=dict)
     # How long the process may take to stop after SIGTERM.
     stop_grace_seconds: Optional[int] = None
+    # The platforms this workload exists on (empty: all). A watchdog, say, is a long-running
+    # process reading shared files on Docker and a CronJob asking the API on Kubernetes.
+    platforms: tuple[str, ...] = ()
+    # The app's own workloads whose state this one reads through the platform's API (is the
+    # worker ready, did the last backup succeed), and a small object it keeps between runs.
+    # Platforms with an API grant exactly that; the others ignore both.
+    watches: tuple[str, ...] = ()
+    state_object: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -281,19 +300,42 @@ class AppSpec:
             raise ValueError(f"{self.name}: circular start order: {' -> '.join(error.args[1])}") from None
         return [self.workload(n) for n in names]
 
+    def for_platform(self, platform: str) -> "AppSpec":
+        """The description as one platform realizes it: the workloads meant for other platforms
+        left out, and the volumes and files only they used."""
+        spec = self._only(platform)
+        spec.validate()
+        return spec
+
+    def _only(self, platform: Optional[str]) -> "AppSpec":
+        keep = lambda w: platform is None or not w.platforms or platform in w.platforms  # noqa: E731
+        services = tuple(s for s in self.services if keep(s))
+        tasks = tuple(t for t in self.tasks if keep(t))
+        scheduled = tuple(t for t in self.scheduled if keep(t))
+        kept = (*services, *tasks, *scheduled)
+        volumes = tuple(v for v in self.volumes if any(m.volume == v.name for w in kept for m in w.mounts))
+        files = tuple(f for f in self.files if any(m.file == f.name for w in kept for m in w.files))
+        return dataclasses.replace(self, services=services, tasks=tasks, scheduled=scheduled, volumes=volumes,
+                                   files=files)
+
     def validate(self) -> None:
         """Catch an inconsistent description early, with a message that names the culprit."""
         problems = list(_problems(self))
         if problems:
             raise ValueError(f"{self.name}: " + "; ".join(problems))
-        self.start_order()
+        # Every platform's own view must start in some order.
+        for platform in sorted({p for w in self.workloads() for p in w.platforms}) or [None]:
+            self._only(platform).start_order()
 
 
 def _problems(spec: AppSpec):
     for kind, items in (("workload", spec.workloads()), ("volume", spec.volumes), ("file", spec.files)):
         names = [i.name for i in items]
         for name in sorted({n for n in names if names.count(n) > 1}):
-            yield f"{kind} name {name!r} is not unique"
+            variants = [set(getattr(i, "platforms", ())) for i in items if i.name == name]
+            # One name may have a variant per platform (a watchdog as a service or a CronJob).
+            if any(not v for v in variants) or sum(len(v) for v in variants) != len(set().union(*variants)):
+                yield f"{kind} name {name!r} is not unique"
         for name in names:
             if not NAME.match(name) or len(name) > 63:
                 yield f"{kind} name {name!r} is not a lower-case DNS label"

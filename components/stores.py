@@ -20,8 +20,6 @@ from components.spec import (
     Mount,
     Port,
     Resources,
-    Schedule,
-    ScheduledTask,
     Scratch,
     Service,
     Volume,
@@ -167,47 +165,3 @@ def valkey_service(
 
 def valkey_url(password: pulumi.Input[str], host: str = "valkey", db: int = 0) -> pulumi.Output[str]:
     return pulumi.Output.secret(pulumi.Output.concat("redis://:", password, "@", host, f":{VALKEY_PORT}/{db}"))
-
-
-# --- daily backup (moves to components.operations with the restore drill and off-site copies) ---
-
-BACKUP_DIR = "/backups"
-
-
-def backup_script(database: Database, retention_days: int) -> str:
-    """One backup: pg_dump compressed, checked with `gzip -t`, older files than retention removed."""
-    prefix = f"{BACKUP_DIR}/{database.name}-"
-    return "\n".join([
-        "set -eu",
-        'stamp="$(date -u +%Y%m%dT%H%M%SZ)"',
-        f'file="{prefix}$stamp.sql.gz"',
-        f'pg_dump -h postgres -U {database.user} -d {database.name} --no-owner -Z 6 -f "$file.partial"',
-        'gzip -t "$file.partial"',
-        'mv "$file.partial" "$file"',
-        f"find {BACKUP_DIR} -name '{database.name}-*.sql.gz' -mtime +{retention_days} -delete",
-        'echo "backup written: $file"',
-    ])
-
-
-def backup_task(
-    image: str, database: Database, resources: Resources, hour: int, minute: int, retention_days: int
-) -> tuple[ScheduledTask, Volume]:
-    """The daily `pg_dump` of the app's database, healthy while the newest backup is under 26 hours old."""
-    fresh = f"find {BACKUP_DIR} -name '{database.name}-*.sql.gz' -mmin -1560 | grep -q ."
-    task = ScheduledTask(
-        name="backup",
-        image=image,
-        command=("sh", "-c", backup_script(database, retention_days)),
-        env={"PGUSER": database.user},
-        secret_env={"PGPASSWORD": database.password},
-        mounts=(Mount("backups", BACKUP_DIR),),
-        depends_on=("postgres",),
-        connects_to=("postgres",),
-        resources=resources,
-        schedule=Schedule(hour=hour, minute=minute),
-        health=HealthCheck(CommandProbe(("sh", "-c", fresh)), interval_seconds=300, retries=1,
-                           start_period_seconds=600),
-        run_as_user=STORE_UID,
-        run_as_group=STORE_UID,
-    )
-    return task, Volume("backups", size_gb=20)

@@ -49,9 +49,19 @@ def sample_spec() -> AppSpec:
         command=("run", "consumer"), depends_on=("broker",), connects_to=("broker",), after=("setup",),
         files=(FileMount("app-conf", "/etc/app/app.conf"), FileMount("app-credentials", "/etc/app/credentials")),
         scratch=(Scratch("/tmp", 32),), run_as_user=1000, run_as_group=1000, replicas=3, max_replicas=3,
+        mounts=(Mount("heartbeat", "/run/heartbeat"),),
     )
+    # One name, one form per platform: a long-running watcher here, a CronJob elsewhere.
+    watcher = Service(name="watcher", image="example/app:1.0", resources=SMALL, platforms=("docker",),
+                      mounts=(Mount("heartbeat", "/run/heartbeat", read_only=True),))
+    watcher_elsewhere = ScheduledTask(name="watcher", image="example/app:1.0", resources=SMALL,
+                                      platforms=("kubernetes",), schedule=Schedule(every_minutes=5),
+                                      watches=("events-consumer",), state_object="watcher-state")
+    poller = ScheduledTask(name="poller", image="example/app:1.0", resources=SMALL, command=("poll",),
+                           schedule=Schedule(every_minutes=5))
     edge = Service(
         name="edge", image="example/edge:1.0", resources=SMALL, ports=(Port(80),), depends_on=("events-consumer",),
+        mounts=(Mount("cache", "/var/cache/edge"),),
         health=HealthCheck(HttpProbe("/", 80, command=("curl", "-f", "http://localhost/"))),
     )
     setup = Task(name="setup", image="example/app:1.0", resources=SMALL, command=("setup",),
@@ -62,8 +72,10 @@ def sample_spec() -> AppSpec:
         health=HealthCheck(CommandProbe(("test", "-f", "/data/ok"))),
     )
     return AppSpec(
-        name="demo", version="1.0", services=(broker, consumer, edge), tasks=(setup,), scheduled=(cleanup,),
-        volumes=(Volume("broker-data", 10), Volume("cache", 1, data=False)),
+        name="demo", version="1.0", services=(broker, consumer, edge, watcher), tasks=(setup,),
+        scheduled=(cleanup, watcher_elsewhere, poller),
+        volumes=(Volume("broker-data", 10), Volume("cache", 1, data=False),
+                 Volume("heartbeat", 1, data=False, local=True, owner=1000)),
         entrypoint=Entrypoint("edge", 80, "/"), files=files,
     )
 
@@ -144,3 +156,22 @@ def test_only_data_volumes_are_retained_and_only_the_entrypoint_is_published(dep
 def test_task_secrets_are_secret_in_the_container_environment(deployed):
     setup = deployed.containers()["demo-setup"]
     assert env_of(setup)["TOKEN"] == SECRET and setup.secret("envs")
+
+
+def test_only_the_docker_form_of_a_workload_runs_here(deployed):
+    watcher = deployed.containers()["demo-watcher"]
+    assert watcher.inputs["restart"] == "unless-stopped" and "command" not in watcher.inputs
+
+
+def test_a_fresh_volume_is_handed_to_its_owner_before_any_container_uses_it(deployed):
+    owner = deployed.containers()["demo-volume-owner-heartbeat"]
+    assert owner.inputs["command"] == ["chown", "1000:1000", "/volume"]
+    assert owner.inputs["volumes"][0]["volumeName"] == "demo-heartbeat"
+    for name in ("demo-events-consumer", "demo-watcher"):
+        assert owner.urn in deployed.containers()[name].dependencies, name
+    assert "demo-volume-owner-broker-data" not in deployed.containers()
+
+
+def test_a_task_every_few_minutes_loops_with_that_pause(deployed):
+    command = deployed.containers()["demo-poller"].inputs["command"]
+    assert "sleep 300" in command[2] and command[4:] == ["poll"]

@@ -7,7 +7,14 @@ import pytest
 
 from tests.harness import deploy, env_of
 
-LONG_RUNNING = {"glitchtip-web", "glitchtip-worker", "glitchtip-postgres", "glitchtip-valkey", "glitchtip-backup"}
+LONG_RUNNING = {"glitchtip-web", "glitchtip-worker", "glitchtip-postgres", "glitchtip-valkey", "glitchtip-backup",
+                "glitchtip-drill"}
+# Everything the operations issue adds, on: an off-site copy and a watchdog with a target.
+OPERATIONS = {
+    "backup": {"offsite": {"endpoint": "https://s3.example.com", "bucket": "backups", "accessKeyId": "AKIAEXAMPLE",
+                           "secretAccessKey": "c2VjcmV0LWtleS1leGFtcGxl"}},
+    "alerts": {"telegram": {"botToken": "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "chatId": "-100200"}},
+}
 # The small-host profile: everything that runs all the time on a 2 GB VPS beside the applications.
 SMALL_HOST_BUDGET_MB = 768
 
@@ -28,19 +35,21 @@ def container_urn(deployment, name):
 def test_split_mode_runs_web_worker_postgres_valkey_and_the_backup(default):
     assert set(long_running(default)) == LONG_RUNNING
     tasks = {n for n, c in default.containers().items() if c.inputs.get("attach")}
-    assert tasks == {"glitchtip-migrate", "glitchtip-bootstrap"}
+    assert tasks == {"glitchtip-pre-upgrade-backup", "glitchtip-migrate", "glitchtip-bootstrap"}
 
 
 def test_default_limits_fit_the_small_host_profile_with_glitchtips_measured_floors(default):
+    everything = long_running(deploy(OPERATIONS))
+    assert {"glitchtip-offsite", "glitchtip-watchdog"} <= set(everything)
+    assert sum(c.inputs["memory"] for c in everything.values()) <= SMALL_HOST_BUDGET_MB
     limits = {n: c.inputs["memory"] for n, c in long_running(default).items()}
-    assert sum(limits.values()) <= SMALL_HOST_BUDGET_MB, limits
     assert limits["glitchtip-web"] >= 256 and limits["glitchtip-worker"] >= 192
     for container in default.containers().values():
         assert container.inputs["memorySwap"] == container.inputs["memory"]  # no swap beyond the limit
 
 
 def test_all_in_one_is_sized_for_web_and_worker_together():
-    containers = deploy({"glitchtip": {"mode": "all-in-one"}}).containers()
+    containers = deploy({"glitchtip": {"mode": "all-in-one"}, **OPERATIONS}).containers()
     assert containers["glitchtip-web"].inputs["memory"] >= 256 + 192
     assert sum(c.inputs["memory"] for c in containers.values() if not c.inputs.get("attach")) <= SMALL_HOST_BUDGET_MB
 
@@ -188,12 +197,32 @@ def test_without_valkey_glitchtip_uses_postgres_and_valkey_url_is_empty():
     assert web["VALKEY_URL"] == "" and "VALKEY_URL_FILE" not in web
 
 
-def test_backup_runs_pg_dump_daily_with_an_integrity_check_and_30_day_retention(default):
+def test_backup_runs_the_verified_dump_daily_at_three_with_30_day_retention(default):
     backup = default.containers()["glitchtip-backup"]
-    script = " ".join(backup.inputs["command"])
-    assert "pg_dump -h postgres" in script and "gzip -t" in script and "-mtime +30 -delete" in script
-    assert '"03:00"' in script
-    assert "PGPASSWORD" in env_of(backup)
+    assert '"03:00"' in backup.inputs["command"][2] and backup.inputs["command"][4:] == ["sh", "/ops/backup.sh"]
+    env = env_of(backup)
+    assert env["RETENTION_DAYS"] == "30" and env["PGHOST"] == "postgres" and env["PGDATABASE"] == "glitchtip"
+    assert backup.secret("envs")
+    assert {u["file"] for u in backup.inputs["uploads"]} >= {"/ops/backup.sh", "/ops/common.sh"}
+
+
+def test_a_version_change_backs_up_before_migrations_and_the_drill_runs_monthly(default):
+    containers = default.containers()
+    pre_upgrade = containers["glitchtip-pre-upgrade-backup"]
+    assert pre_upgrade.urn in containers["glitchtip-migrate"].dependencies
+    assert env_of(pre_upgrade)["APP_VERSION"] == "6.2.6"
+    assert '[ "$(date -u +%d)" = "01" ]' in containers["glitchtip-drill"].inputs["command"][2]
+
+
+def test_the_watchdog_reads_the_workers_heartbeat_from_a_volume_it_owns():
+    containers = deploy(OPERATIONS).containers()
+    worker, watchdog = containers["glitchtip-worker"], containers["glitchtip-watchdog"]
+    assert worker.inputs["command"][-1] == "/run/heartbeat/worker"
+    mounts = {m["volumeName"]: m for m in watchdog.inputs["volumes"]}
+    assert mounts["glitchtip-heartbeat"]["readOnly"] is True and mounts["glitchtip-backups"]["readOnly"] is True
+    owner = containers["glitchtip-volume-owner-heartbeat"]
+    assert owner.inputs["command"] == ["chown", "5000:5000", "/volume"] and owner.urn in worker.dependencies
+    assert containers["glitchtip-alert-test"].secret("envs")
 
 
 def test_backups_can_go_to_a_host_directory():
@@ -215,10 +244,10 @@ def test_two_runs_declare_identical_resources():
     assert by_name(deploy()) == by_name(deploy())
 
 
-def test_adding_a_project_changes_only_the_bootstrap_task():
+def test_adding_a_project_changes_only_the_bootstrap_task_and_what_the_drill_checks():
     before = {d.name: d.inputs for d in deploy().declared}
     after = {d.name: d.inputs for d in deploy(
         {"projects": [{"name": "api", "platform": "python"}, {"name": "web", "platform": "javascript"},
                       {"name": "billing"}]}).declared}
     changed = {name for name in before if before[name] != after.get(name)}
-    assert changed == {"glitchtip-docker-bootstrap"}
+    assert changed == {"glitchtip-docker-bootstrap", "glitchtip-docker-drill"}

@@ -79,7 +79,7 @@ def test_valkey_requires_a_password_from_its_config_file_and_the_health_check_au
     assert valkey.inputs["command"] == ["valkey-server", "/etc/valkey/valkey.conf"]
     config = uploads(valkey)["/etc/valkey/valkey.conf"]["content"].splitlines()
     assert f"requirepass {HEX32}" in config and "appendonly yes" in config
-    assert "maxmemory 24mb" in config  # half its 48 MB limit: room for the AOF rewrite fork
+    assert "maxmemory 16mb" in config  # half its 32 MB limit: room for the AOF rewrite fork
     assert "maxmemory-policy volatile-lru" in config
     assert env_of(valkey)["VALKEYCLI_AUTH"] == HEX32 and valkey.secret("envs")
 

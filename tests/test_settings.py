@@ -70,7 +70,8 @@ def test_a_valid_configuration_loads_with_documented_defaults():
     ({"glitchtip": {"databasePoolSize": 1}}, "error-tracking:glitchtip.databasePoolSize: must be a whole number from 2"),
     ({"protect": "yes"}, "error-tracking:protect: must be true or false"),
     ({"glitchtip": {"postgresImage": "postgres:latest"}}, "error-tracking:glitchtip.postgresImage: must be an image with a pinned tag"),
-    ({"glitchtip": {"backup": {"hour": 24}}}, "error-tracking:glitchtip.backup.hour: must be a whole number from 0 to 23"),
+    ({"backup": {"hour": 24}}, "error-tracking:backup.hour: must be a whole number from 0 to 23"),
+    ({"glitchtip": {"backup": {"hour": 3}}}, "error-tracking:glitchtip.backup: moved: backups are the top-level setting"),
     ({"dsnTargets": [{"project": "nope", "envFile": {"path": "/opt/app/.env"}}]},
      'error-tracking:dsnTargets[0].project: must name a configured project (api, web), got "nope"'),
     ({"dsnTargets": [{"project": "api", "envFile": {"path": "relative/.env"}}]},
@@ -150,6 +151,12 @@ def test_top_level_keys_are_the_stack_keys_and_every_app_and_platform_section():
     keys = settings.top_level_keys()
     assert {"app", "platform", "url", "protect", "glitchtip", "sentry", "docker", "kubernetes"} <= set(keys)
     assert len(keys) == len(set(keys))
+
+
+def test_email_alerts_need_glitchtips_smtp_settings():
+    with pytest.raises(Exception) as error:
+        deploy({"alerts": {"email": {"to": "ops@example.com"}}})
+    assert "error-tracking:alerts.email: alerts.email needs the app's SMTP settings" in str(error.value)
 
 
 def test_host_paths_must_name_a_volume_of_the_app():

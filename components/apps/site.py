@@ -7,6 +7,7 @@ from typing import Optional
 
 import pulumi
 
+from components.operations.settings import AlertSettings, BackupSettings
 from components.settings import Project, StackSettings, slugify
 
 
@@ -23,6 +24,9 @@ class Site:
     valkey_url: Optional[str] = None  # an existing Valkey/Redis (secret)
     # Top-level settings the operator set as secrets: their values reach containers as secrets.
     secret_keys: frozenset[str] = field(default_factory=frozenset)
+    # Backups of the app's own database and the watchdog's alert targets (components.operations).
+    backup: Optional[BackupSettings] = None
+    alerts: Optional[AlertSettings] = None
 
     @property
     def team(self) -> str:
@@ -43,6 +47,8 @@ def site_of(settings: StackSettings) -> Site:
         database_url=settings.database_url,
         valkey_url=settings.valkey_url,
         secret_keys=settings.secret_keys,
+        backup=settings.backup,
+        alerts=settings.alerts,
     )
 
 

@@ -172,7 +172,7 @@ def watchdog_scheduled(
     env = {**common.pop("env"), "WATCHDOG_STATE_CONFIGMAP": STATE_CONFIGMAP}
     if watched.worker:
         env["WATCHDOG_WORKER_DEPLOYMENT"] = watched.worker
-    for check, max_age in _cronjobs(backup, alerts).items():
+    for check, max_age in followed_tasks(backup, alerts).items():
         env[f"WATCHDOG_{check.upper()}_CRONJOB"] = check
         env[f"WATCHDOG_{check.upper()}_MAX_AGE_HOURS"] = str(max_age)
     common["egress"] = (*common["egress"], Egress("kubernetes-api", (443, 6443)))
@@ -185,7 +185,7 @@ def watchdog_scheduled(
     )
 
 
-def _cronjobs(backup: Optional[BackupSettings], alerts: AlertSettings) -> dict[str, int]:
+def followed_tasks(backup: Optional[BackupSettings], alerts: AlertSettings) -> dict[str, int]:
     """The scheduled tasks the Kubernetes watchdog follows, with the age their last success may reach."""
     if not (backup and backup.enabled):
         return {}
@@ -205,7 +205,7 @@ def rbac_rules(watched: Watched, backup: Optional[BackupSettings], alerts: Alert
     if watched.worker:
         rules.append({"api_groups": ["apps"], "resources": ["deployments"],
                       "resource_names": [watched.worker], "verbs": ["get"]})
-    cronjobs = sorted(_cronjobs(backup, alerts))
+    cronjobs = sorted(followed_tasks(backup, alerts))
     if cronjobs:
         rules.append({"api_groups": ["batch"], "resources": ["cronjobs"],
                       "resource_names": cronjobs, "verbs": ["get"]})

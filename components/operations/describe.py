@@ -66,6 +66,8 @@ class Protected:
     postgres_image: str  # the deployed Postgres image
     checks_sql: str = ""  # sanity checks of a restored database (restore.sh)
     check_vars: Mapping[str, str] = field(default_factory=dict)  # CHECK_<NAME> -> psql :'name'
+    # The names come from settings the operator set as secrets: they reach the drill as secrets.
+    secret_checks: bool = False
     resources: Mapping[str, Resources] = field(default_factory=lambda: dict(DEFAULT_RESOURCES))
 
 
@@ -137,18 +139,22 @@ def drill_task(app: Protected, backup: BackupSettings) -> ScheduledTask:
     Memory: pg_restore and psql on the client; on the server, our sessions' index builds stay
     within maintenance_work_mem=16MB (PGOPTIONS in common.sh), so Postgres keeps to its limit.
     """
-    return ScheduledTask(**_postgres_tool(
+    checks = {f"CHECK_{k}": v for k, v in app.check_vars.items()}
+    tool = _postgres_tool(
         app, "drill", ("common.sh", "backup.sh", "restore.sh", "drill.sh", "health.sh"),
         {
             "RETENTION_DAYS": str(backup.retention_days),
             "CHECKS_SQL": files.CHECKS_MOUNT.path,
-            **{f"CHECK_{k}": v for k, v in app.check_vars.items()},
+            **({} if app.secret_checks else checks),
         },
         extra_files=(files.CHECKS_MOUNT,),
         command=("sh", f"{files.OPS_DIR}/drill.sh"),
         schedule=backup.drill.schedule,
         health=_health(("result", "drill", str(DRILL_MAX_AGE_DAYS * 24)), interval=3600),
-    ))
+    )
+    if app.secret_checks:
+        tool["secret_env"] = {**tool["secret_env"], **{k: pulumi.Output.secret(v) for k, v in checks.items()}}
+    return ScheduledTask(**tool)
 
 
 def pre_upgrade_task(app: Protected) -> Task:

@@ -9,13 +9,19 @@ import pulumi
 from components import dsn, secrets
 from components.apps.glitchtip.services import Secrets, describe
 from components.apps.site import site_of
+from components.operations.settings import email_transport_problem
 from components.settings import StackSettings
+from components.validation import ConfigError
 
 TYPE = "error-tracking:apps:GlitchTip"
 
 
 def describe_without_secrets(settings: StackSettings):
     """The same description with placeholders for the secrets: for checks before any resource."""
+    if settings.alerts is not None:
+        problem = email_transport_problem(settings.alerts, settings.app_settings.email_url)
+        if problem:
+            raise ConfigError([f"error-tracking:alerts.email: {problem}"])
     placeholder = "(generated)"
     return describe(site_of(settings), settings.app_settings, Secrets(*[placeholder] * 5))
 

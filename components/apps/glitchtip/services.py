@@ -19,7 +19,9 @@ from urllib.parse import urlsplit
 import pulumi
 
 from components import stores
+from components.apps.glitchtip.operations import operations
 from components.apps.glitchtip.settings import GlitchTipSettings
+from components.operations import alerting
 from components.apps.glitchtip.sizing import malloc_tuning
 from components.apps.site import Env, Site
 from components.spec import (
@@ -69,7 +71,6 @@ def describe(site: Site, settings: GlitchTipSettings, secrets: Secrets) -> AppSp
     """The whole GlitchTip deployment, for any platform."""
     services: list[Service] = []
     volumes: list[Volume] = [Volume("uploads", size_gb=10, shared=True)]
-    scheduled = []
     peers: list[str] = []
     egress: list[Egress] = _egress(site, settings)
 
@@ -86,13 +87,7 @@ def describe(site: Site, settings: GlitchTipSettings, secrets: Secrets) -> AppSp
         files.append(password)
         peers.append("postgres")
         database_url = database.url()
-        if settings.backup.enabled:
-            backup, backups = stores.backup_task(
-                settings.postgres_image, database, settings.resources["backup"],
-                settings.backup.hour, settings.backup.minute, settings.backup.retention_days,
-            )
-            scheduled.append(backup)
-            volumes.append(backups)
+    ops = operations(site, settings, None if site.database_url else database, WEB_PORT, HEALTH_PATH)
     files.append(ConfigFile("glitchtip-database-url", database_url, secret=True))
 
     env = Env()
@@ -141,7 +136,8 @@ def describe(site: Site, settings: GlitchTipSettings, secrets: Secrets) -> AppSp
         )
 
     uploads = (Mount("uploads", "/code/uploads"),)
-    migrate = Task(**glitchtip("migrate", settings.resources["web"], command=("./bin/run-migrate.sh",)))
+    migrate = Task(**glitchtip("migrate", settings.resources["web"], command=("./bin/run-migrate.sh",),
+                               after=(ops.migrate_after,) if ops.migrate_after else ()))
     bootstrap = Task(**glitchtip(
         "bootstrap",
         settings.resources["web"],
@@ -150,22 +146,22 @@ def describe(site: Site, settings: GlitchTipSettings, secrets: Secrets) -> AppSp
         after=("migrate",),
         reports=True,
     ))
-    services.extend(_processes(settings, glitchtip, uploads))
+    services.extend(_processes(settings, glitchtip, uploads, ops.heartbeat))
     spec = AppSpec(
         name="glitchtip",
         version=settings.version,
-        services=tuple(services),
-        tasks=(migrate, bootstrap),
-        volumes=tuple(volumes),
+        services=tuple(services + ops.services),
+        tasks=(*ops.tasks, migrate, bootstrap),
+        volumes=tuple(volumes + ops.volumes),
         entrypoint=Entrypoint(service="web", port=WEB_PORT, health_path=HEALTH_PATH),
-        scheduled=tuple(scheduled),
-        files=tuple(files),
+        scheduled=tuple(ops.scheduled),
+        files=tuple(files + ops.files),
     )
     spec.validate()
     return spec
 
 
-def _processes(settings: GlitchTipSettings, glitchtip, uploads) -> list[Service]:
+def _processes(settings: GlitchTipSettings, glitchtip, uploads, heartbeat: Optional[str]) -> list[Service]:
     """web (or all-in-one) and the worker, each with the health check its image supports."""
     all_in_one = settings.mode == "all-in-one"
     web_env = Env()
@@ -198,6 +194,8 @@ def _processes(settings: GlitchTipSettings, glitchtip, uploads) -> list[Service]
     worker_env.put("SERVER_ROLE", "worker")
     worker_env.put("IS_WORKER", "true")
     worker_env.put("LOG_LEVEL", "INFO")
+    # The heartbeat goes to a volume the watchdog reads when there is one, else to scratch space.
+    health_file = heartbeat or WORKER_HEALTH_FILE
     worker = Service(**glitchtip(
         "worker",
         settings.resources["worker"],
@@ -205,13 +203,13 @@ def _processes(settings: GlitchTipSettings, glitchtip, uploads) -> list[Service]
         # bin/run-worker.sh's command plus the heartbeat file the health check reads (the flag
         # Red Hat's production GlitchTip 6 deployment passes). The malloc tuning that
         # bin/tune-malloc.sh would export is set as variables above.
-        command=("./manage.py", "runworker", "--scheduler", "--health-check-file", WORKER_HEALTH_FILE),
-        mounts=uploads,
+        command=("./manage.py", "runworker", "--scheduler", "--health-check-file", health_file),
+        mounts=(*uploads, *((alerting.heartbeat_mount(read_only=False),) if heartbeat else ())),
         after=("migrate",),
         health=HealthCheck(
             CommandProbe((
                 "sh", "-c",
-                f'test $(( $(date +%s) - $(stat -c %Y {WORKER_HEALTH_FILE}) )) -lt 60',
+                f'test $(( $(date +%s) - $(stat -c %Y {health_file}) )) -lt 60',
             )),
             interval_seconds=30,
             timeout_seconds=5,

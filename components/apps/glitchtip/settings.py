@@ -71,14 +71,6 @@ _MANAGED.update({f"{name}_FILE": owner for name, owner in list(_MANAGED.items())
 
 
 @dataclass(frozen=True)
-class Backup:
-    enabled: bool
-    hour: int
-    minute: int
-    retention_days: int
-
-
-@dataclass(frozen=True)
 class GlitchTipSettings:
     version: str
     mode: str
@@ -92,7 +84,6 @@ class GlitchTipSettings:
     database_pool_size: int
     postgres_image: str
     valkey_image: str
-    backup: Backup
     resources: Mapping[str, Resources]
     # Service -> replicas always running, and the most that may run (autoscaling, rollouts).
     replicas: Mapping[str, int] = field(default_factory=dict)
@@ -137,7 +128,11 @@ def parse_settings(section: Section, problems: Problems) -> GlitchTipSettings:
     pool = section.integer("databasePoolSize", 5, minimum=2, maximum=50)
     postgres_image = section.string("postgresImage", DEFAULT_POSTGRES_IMAGE, check=pinned_image_problem)
     valkey_image = section.string("valkeyImage", DEFAULT_VALKEY_IMAGE, check=pinned_image_problem)
-    backup = _backup(section.section("backup"))
+    if section.has("backup"):
+        # Moved to the top level, for every app: say where instead of only "unknown".
+        section.seen.add("backup")
+        section.error("backup", "moved: backups are the top-level setting `backup` "
+                      "(pulumi config set --path backup.hour 3), with the restore drill and off-site copies")
     resources = _resources(section.section("resources"), mode, valkey)
     processes = ("web",) if mode == "all-in-one" else ("web", "worker")
     replicas = _counts(section.section("replicas"), processes, 1)
@@ -169,7 +164,6 @@ def parse_settings(section: Section, problems: Problems) -> GlitchTipSettings:
         database_pool_size=pool,
         postgres_image=postgres_image,
         valkey_image=valkey_image,
-        backup=backup,
         resources=resources,
         replicas=replicas,
         max_replicas=max_replicas,
@@ -186,17 +180,6 @@ def pinned_image_problem(value: str) -> Optional[str]:
     if not name or "/" in tag or not tag or tag == "latest":
         return "must be an image with a pinned tag such as postgres:18.4 (not latest)"
     return None
-
-
-def _backup(section: Section) -> Backup:
-    backup = Backup(
-        enabled=section.boolean("enabled", True),
-        hour=section.integer("hour", 3, minimum=0, maximum=23),
-        minute=section.integer("minute", 0, minimum=0, maximum=59),
-        retention_days=section.integer("retentionDays", 30, minimum=1, maximum=3650),
-    )
-    section.finish()
-    return backup
 
 
 def _resources(section: Section, mode: str, valkey: bool) -> dict[str, Resources]:

@@ -10,8 +10,10 @@ Sources of each figure:
   recommended for all-in-one); the two figures above added.
 - postgres 128 MB: scenario 1 measured 60 MiB; shared_buffers takes a quarter and every
   connection about 2 MB (components.stores), which the connection check below keeps honest.
-- valkey 48 MB: scenario 1 measured 6 MiB; maxmemory is half the limit (room for the AOF fork).
-- backup: pg_dump | gzip of a real database (catalog in memory, compression buffers).
+- valkey 32 MB: scenario 1 measured 6 MiB; maxmemory is half the limit (room for the AOF fork).
+The backup, restore drill, off-site copy and watchdog containers are sized in
+components.operations (measured there); with them every long-running container of the split
+layout adds up to 768 MB.
 """
 
 from __future__ import annotations
@@ -25,14 +27,12 @@ DEFAULT_RESOURCES: Mapping[str, Mapping[str, Resources]] = {
         "web": Resources(memory_mb=256, cpu=0.5),
         "worker": Resources(memory_mb=192, cpu=0.3),
         "postgres": Resources(memory_mb=128, cpu=0.5),
-        "valkey": Resources(memory_mb=48, cpu=0.2),
-        "backup": Resources(memory_mb=64, cpu=0.2),
+        "valkey": Resources(memory_mb=32, cpu=0.2),
     },
     "all-in-one": {
         "web": Resources(memory_mb=448, cpu=0.8),
         "postgres": Resources(memory_mb=128, cpu=0.5),
-        "valkey": Resources(memory_mb=48, cpu=0.2),
-        "backup": Resources(memory_mb=64, cpu=0.2),
+        "valkey": Resources(memory_mb=32, cpu=0.2),
     },
 }
 
@@ -42,7 +42,6 @@ MINIMUM_MEMORY_MB: Mapping[str, int] = {
     "worker": 160,
     "postgres": 64,
     "valkey": 16,
-    "backup": 48,
 }
 
 # One-shot tasks that may hold a pool while web and worker run (a rerun of the migration during

@@ -80,6 +80,14 @@ def scheduled_loop(task: ScheduledTask) -> tuple[str, ...]:
     """Docker has no scheduler: a small shell loop runs the task at its time (UTC, on its day of
     the month if it has one), and once at start when its health check says no recent run exists
     (so a fresh host has a backup at once)."""
+    if task.schedule.every_minutes:
+        loop = "\n".join([
+            "while :; do",
+            f'  "$@" || echo "{task.name}: run failed" >&2',
+            f"  sleep {task.schedule.every_minutes * 60}",
+            "done",
+        ])
+        return ("sh", "-c", loop, task.name, *(task.command or ()))
     at = f"{task.schedule.hour:02d}:{task.schedule.minute:02d}"
     day = f"{task.schedule.day_of_month:02d}" if task.schedule.day_of_month else None
     fresh = shlex.join(task.health.probe.command) if task.health else "false"

@@ -30,7 +30,7 @@ class TaskFailed(Exception):
 class DockerPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(TYPE, name, None, opts)
-        self.spec: AppSpec = args.spec
+        self.spec: AppSpec = args.spec.for_platform("docker")
         self.settings: DockerSettings = args.settings
         self.prefix = self.settings.name_prefix or self.spec.name
         self.provider = docker.Provider(
@@ -71,6 +71,7 @@ class DockerPlatform(pulumi.ComponentResource):
         self.containers: dict[str, list[docker.Container]] = {}
         # Per task: an Output that resolves to "0" once the task succeeded and fails otherwise.
         self._succeeded: dict[str, pulumi.Output[str]] = {}
+        self._owners = {v.name: self._owner(v) for v in self.spec.volumes if v.owner is not None and v.name in self.volumes}
         for workload in self.spec.start_order():
             self._declare(workload)
         self.url = pulumi.Output.from_input(f"http://{self.settings.bind_address}:{self.settings.port}")
@@ -121,8 +122,22 @@ class DockerPlatform(pulumi.ComponentResource):
 
     # --- realization -------------------------------------------------------------------------
 
+    def _owner(self, volume) -> docker.Container:
+        """A fresh Docker volume belongs to root: a one-shot container hands it to its owner."""
+        return docker.Container(
+            f"{self._name}-volume-owner-{volume.name}",
+            name=f"{self.prefix}-volume-owner-{volume.name}",
+            image=self.tool_image(env_file.IMAGE, "env-file-tool"),
+            command=["chown", f"{volume.owner}:{volume.owner}", "/volume"],
+            volumes=[docker.ContainerVolumeArgs(volume_name=self.volumes[volume.name].name, container_path="/volume")],
+            attach=True, must_run=False, restart="no", memory=16,
+            log_driver="json-file", log_opts={"max-size": "1m", "max-file": "1"},
+            opts=self._child,
+        )
+
     def _declare(self, workload: Workload) -> None:
         depends = [c for d in (*workload.depends_on, *workload.after) for c in self.containers[d]]
+        depends += [self._owners[m.volume] for m in workload.mounts if m.volume in self._owners]
         # Starting after a task is only allowed once it succeeded: the gate fails the update otherwise.
         gates = {f"error-tracking.after.{task}": self._succeeded[task] for task in workload.after}
         common = dict(

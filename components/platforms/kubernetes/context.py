@@ -48,6 +48,13 @@ class Context:
     def labels(self, component: str) -> dict[str, str]:
         return labels(self.spec, self.instance, component)
 
+    def template_labels(self, component: str) -> dict[str, str]:
+        """Labels for pod and claim templates: without the app's version, so that an upgrade
+        neither restarts what did not change (a database) nor touches a StatefulSet's
+        volumeClaimTemplates, which are immutable (pulumi-kubernetes would replace the
+        StatefulSet: its database would stop)."""
+        return {k: v for k, v in self.labels(component).items() if k != "app.kubernetes.io/version"}
+
     def selector(self, component: str) -> dict[str, str]:
         return selector(self.spec, self.instance, component)
 

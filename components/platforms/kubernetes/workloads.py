@@ -34,7 +34,7 @@ def service(ctx: Context, s: Service, claims, files) -> None:
     owned = [v for v in ctx.spec.volumes if storage.owner(ctx, v) is s]
     volumes, names, mounts = storage.pod_volumes(ctx, s, templated=[v.name for v in owned])
     template = {
-        "metadata": {"labels": ctx.labels(component), "annotations": {"checksum/config": checksum}},
+        "metadata": {"labels": ctx.template_labels(component), "annotations": {"checksum/config": checksum}},
         "spec": pods.pod_spec(
             s,
             [pods.container(s, config_map=config_map, secret=secret, volume_names=names, extra_mounts=mounts)],
@@ -54,7 +54,7 @@ def service(ctx: Context, s: Service, claims, files) -> None:
                 # The claims hold the data: never deleted with the StatefulSet or a scale-down.
                 "persistent_volume_claim_retention_policy": {"when_deleted": "Retain", "when_scaled": "Retain"},
                 "volume_claim_templates": [
-                    {"metadata": {"name": dns_label(v.name, "volume"), "labels": ctx.labels(component)},
+                    {"metadata": {"name": dns_label(v.name, "volume"), "labels": ctx.template_labels(component)},
                      "spec": storage.claim_spec(ctx, v)}
                     for v in owned
                 ],
@@ -150,7 +150,7 @@ def task(ctx: Context, t: Task, claims, files) -> Optional[tuple[k8s.batch.v1.Jo
         "active_deadline_seconds": ctx.settings.task_timeout_seconds,
         # No ttlSecondsAfterFinished: the finished Job must stay, or Pulumi would recreate it.
         "template": {
-            "metadata": {"labels": ctx.labels(component)},
+            "metadata": {"labels": ctx.template_labels(component)},
             "spec": pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
                                   service_account=service_account),
         },
@@ -219,12 +219,12 @@ def scheduled(ctx: Context, t: ScheduledTask, claims, files) -> None:
             "successful_jobs_history_limit": 3,
             "failed_jobs_history_limit": 3,
             "job_template": {
-                "metadata": {"labels": ctx.labels(component)},
+                "metadata": {"labels": ctx.template_labels(component)},
                 "spec": {
                     "backoff_limit": 1,
                     "active_deadline_seconds": ctx.settings.task_timeout_seconds,
                     "template": {
-                        "metadata": {"labels": ctx.labels(component)},
+                        "metadata": {"labels": ctx.template_labels(component)},
                         "spec": pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never"),
                     },
                 },

@@ -1,0 +1,92 @@
+"""GlitchTip's operations: daily verified backups, the monthly restore drill, off-site copies, a
+backup before every upgrade, and the watchdog that alerts (components.operations does the work;
+this module says what GlitchTip's are: its database, its checks, its worker, its mail)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Optional
+
+from components import stores
+from components.apps.glitchtip.settings import GlitchTipSettings
+from components.apps.site import Site
+from components.operations import alerting, describe
+from components.spec import ConfigFile, Schedule, ScheduledTask, Service, Task, Volume
+
+# The Kubernetes watchdog runs this often (a CronJob; Docker's loops every alerts.intervalSeconds).
+WATCHDOG_EVERY_MINUTES = 5
+
+
+@dataclass
+class Operations:
+    """What the operations add to GlitchTip's description."""
+
+    services: list[Service] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    scheduled: list[ScheduledTask] = field(default_factory=list)
+    volumes: list[Volume] = field(default_factory=list)
+    files: list[ConfigFile] = field(default_factory=list)
+    # Where the worker writes its heartbeat when the watchdog reads it (a shared volume), or None.
+    heartbeat: Optional[str] = None
+    # The task the migration must wait for (the backup before an upgrade), or None.
+    migrate_after: Optional[str] = None
+
+
+def operations(site: Site, settings: GlitchTipSettings, database: Optional[stores.Database],
+               web_port: int, health_path: str) -> Operations:
+    """Backups only protect the database this stack runs (an external one has its own)."""
+    ops = Operations()
+    backup = site.backup
+    if database is not None and backup is not None and backup.enabled:
+        protected = describe.Protected(
+            settings.version, database, settings.postgres_image,
+            *describe.glitchtip_checks(site.organization, [p.name for p in site.projects]),
+            secret_checks=site.is_secret("organization") or site.is_secret("projects"),
+        )
+        ops.scheduled.append(describe.backup_task(protected, backup))
+        if backup.drill.enabled:
+            ops.scheduled.append(describe.drill_task(protected, backup))
+        offsite = describe.offsite_task(protected, backup)
+        if offsite is not None:
+            ops.scheduled.append(offsite)
+        pre_upgrade = describe.pre_upgrade_task(protected)
+        ops.tasks.append(pre_upgrade)
+        ops.migrate_after = pre_upgrade.name
+        ops.volumes.append(describe.backups_volume())
+        ops.files.extend(describe.config_files(protected, backup))
+    alerts = site.alerts
+    if alerts is not None and alerts.any_target:
+        _watchdog(ops, site, settings, database is not None and backup is not None and backup.enabled,
+                  f"http://web:{web_port}{health_path}")
+    return ops
+
+
+def _watchdog(ops: Operations, site: Site, settings: GlitchTipSettings, backups: bool, health_url: str) -> None:
+    alerts, backup = site.alerts, site.backup if backups else None
+    worker = None if settings.mode == "all-in-one" else "worker"
+    watched = alerting.Watched(
+        site=site.url,
+        health_url=health_url,
+        worker=worker,
+        database_name="glitchtip" if backups else None,
+        email_url=settings.email_url if settings.email_configured else None,
+        email_from=settings.from_email or f"glitchtip@{site.host}",
+    )
+    service, state = alerting.watchdog_service(watched, backup, alerts)
+    scheduled = alerting.watchdog_scheduled(watched, backup, alerts, Schedule(every_minutes=WATCHDOG_EVERY_MINUTES))
+    watches = tuple(n for n in (worker, *alerting.followed_tasks(backup, alerts)) if n)
+    ops.services.append(dataclasses.replace(service, platforms=("docker",)))
+    ops.scheduled.append(dataclasses.replace(
+        scheduled, platforms=("kubernetes",), watches=watches, state_object=alerting.STATE_CONFIGMAP,
+        # The platform opens the way to its API for what the workload watches.
+        egress=tuple(e for e in scheduled.egress if e.name != "kubernetes-api"),
+    ))
+    ops.volumes.append(state)
+    ops.files.extend(alerting.config_files())
+    test = alerting.alert_test_task(watched, alerts)
+    if test is not None:
+        ops.tasks.append(test)
+    if worker:
+        ops.heartbeat = alerting.HEARTBEAT_FILE
+        ops.volumes.append(dataclasses.replace(alerting.heartbeat_volume(), local=True, owner=5000))
