@@ -1,4 +1,5 @@
-"""The `kubernetes:` settings section: defaults, and every bad value refused by its setting's name."""
+"""The `kubernetes:` settings section and its checks against the app's description: defaults, and
+every bad value refused by its setting's full name before any resource is declared."""
 
 from __future__ import annotations
 
@@ -6,8 +7,14 @@ import pytest
 
 from components import platforms
 from components.platforms.kubernetes import PLUGIN
-from components.platforms.kubernetes.settings import KubernetesSettings, Scaling
+from components.platforms.kubernetes.settings import (
+    Autoscaling,
+    IngressSettings,
+    KubernetesSecretTarget,
+    KubernetesSettings,
+)
 from components.validation import Problems, Section
+from tests.k8s_helpers import sample_spec, settings
 
 PATH = "error-tracking:kubernetes"
 
@@ -25,21 +32,23 @@ def refused(data, setting):
     return matching[0]
 
 
-def test_registered_as_the_kubernetes_platform():
+def test_registered_as_the_kubernetes_platform_delivering_to_secrets():
     assert platforms.get("kubernetes") is PLUGIN
-    assert PLUGIN.create is not None and PLUGIN.unsupported is None
+    assert PLUGIN.create is not None and PLUGIN.check is not None and PLUGIN.unsupported is None
+    assert set(PLUGIN.dsn_targets) == {"kubernetesSecret"}
 
 
 @pytest.mark.parametrize("data", [None, {}])
-def test_absent_section_gives_defaults(data):
+def test_absent_section_gives_the_defaults(data):
     result, problems = parse(data)
     assert problems == []
     assert result == KubernetesSettings()
     assert result.namespace == "error-tracking" and result.create_namespace is True
     assert result.kubeconfig is None and result.context is None and result.storage_class is None
-    assert result.render_yaml_to is None
-    assert result.web == Scaling(1, 1, 1, 75) and not result.web.autoscaled
-    assert result.task_timeout_seconds == 1800
+    assert result.render_yaml_to is None and result.task_timeout_seconds == 1800
+    assert result.autoscaling == {} and result.egress == {} and result.volume_sizes == {}
+    assert result.ingress == IngressSettings()
+    assert result.ingress.max_body_mb == 100 and result.ingress.controller_namespace is None
 
 
 def test_settings_are_frozen():
@@ -52,60 +61,65 @@ def test_full_section():
     result, problems = parse({
         "kubeconfig": "/etc/kube/config", "context": "prod", "namespace": "errors", "createNamespace": "false",
         "storageClass": "longhorn",
-        "ingress": {"className": "nginx", "clusterIssuer": "letsencrypt",
-                    "annotations": {"nginx.ingress.kubernetes.io/proxy-body-size": "20m", "example.com/n": 3}},
-        "web": {"minReplicas": 2, "maxReplicas": "6", "targetCpuPercent": 60.0},
-        "worker": {"replicas": 3},
+        "ingress": {"className": "nginx", "clusterIssuer": "letsencrypt", "maxBodyMb": 250,
+                    "controllerNamespace": "ingress-nginx",
+                    "annotations": {"nginx.ingress.kubernetes.io/proxy-read-timeout": "120", "example.com/n": 3}},
+        "autoscaling": {"web": {"minReplicas": 2, "maxReplicas": "6", "targetCpuPercent": 60.0},
+                        "worker": {"maxReplicas": 4}},
+        "egress": {"mail": ["192.0.2.25/32", "2001:db8::1"], "database": ["10.1.0.0/16"]},
         "volumeSizes": {"uploads": 40},
         "taskTimeoutSeconds": 3600,
         "renderYamlTo": "./manifests",
     })
     assert problems == []
     assert (result.kubeconfig, result.context, result.namespace) == ("/etc/kube/config", "prod", "errors")
-    assert result.create_namespace is False
-    assert result.storage_class == "longhorn"
-    assert result.ingress.class_name == "nginx" and result.ingress.cluster_issuer == "letsencrypt"
-    assert result.ingress.annotations == {"nginx.ingress.kubernetes.io/proxy-body-size": "20m", "example.com/n": "3"}
-    assert result.web == Scaling(replicas=2, min_replicas=2, max_replicas=6, target_cpu_percent=60)
-    assert result.web.autoscaled and result.web.guaranteed_replicas == 2
-    assert result.worker == Scaling(replicas=3, min_replicas=3, max_replicas=3, target_cpu_percent=75)
-    assert not result.worker.autoscaled and result.worker.guaranteed_replicas == 3
+    assert result.create_namespace is False and result.storage_class == "longhorn"
+    assert result.ingress == IngressSettings(
+        class_name="nginx", cluster_issuer="letsencrypt", max_body_mb=250, controller_namespace="ingress-nginx",
+        annotations={"nginx.ingress.kubernetes.io/proxy-read-timeout": "120", "example.com/n": "3"})
+    assert result.autoscaling == {"web": Autoscaling(min_replicas=2, max_replicas=6, target_cpu_percent=60),
+                                  "worker": Autoscaling(min_replicas=1, max_replicas=4, target_cpu_percent=75)}
+    assert result.egress == {"mail": ("192.0.2.25/32", "2001:db8::1/128"), "database": ("10.1.0.0/16",)}
     assert result.volume_sizes == {"uploads": 40}
-    assert result.task_timeout_seconds == 3600
-    assert result.render_yaml_to == "./manifests"
+    assert result.task_timeout_seconds == 3600 and result.render_yaml_to == "./manifests"
 
 
-def test_max_replicas_alone_autoscales_from_one():
-    result, problems = parse({"web": {"maxReplicas": 4}})
-    assert problems == []
-    assert result.web == Scaling(replicas=1, min_replicas=1, max_replicas=4)
+def test_an_autoscaler_needs_room_between_its_bounds():
+    assert "maxReplicas" in refused({"autoscaling": {"web": {"minReplicas": 5, "maxReplicas": 2}}},
+                                    "autoscaling.web.minReplicas")
+    assert "replicas" in refused({"autoscaling": {"web": {"minReplicas": 3, "maxReplicas": 3}}},
+                                 "autoscaling.web.maxReplicas")
+    refused({"autoscaling": {"web": {"minReplicas": 2}}}, "autoscaling.web.maxReplicas")  # required
 
 
-def test_min_above_max_is_refused_by_name():
-    message = refused({"web": {"minReplicas": 5, "maxReplicas": 2}}, "web.minReplicas")
-    assert "maxReplicas" in message
-    refused({"worker": {"minReplicas": 5, "maxReplicas": 2}}, "worker.minReplicas")
+@pytest.mark.parametrize("data, setting", [
+    ({"autoscaling": {"web": {"maxReplicas": 0}}}, "autoscaling.web.maxReplicas"),
+    ({"autoscaling": {"web": {"maxReplicas": 1000}}}, "autoscaling.web.maxReplicas"),
+    ({"autoscaling": {"web": {"maxReplicas": "two"}}}, "autoscaling.web.maxReplicas"),
+    ({"autoscaling": {"web": {"maxReplicas": 1.5}}}, "autoscaling.web.maxReplicas"),
+    ({"autoscaling": {"web": {"maxReplicas": True}}}, "autoscaling.web.maxReplicas"),
+    ({"autoscaling": {"web": {"maxReplicas": 4, "targetCpuPercent": 5}}}, "autoscaling.web.targetCpuPercent"),
+    ({"autoscaling": {"Web_Server": {"maxReplicas": 4}}}, "autoscaling.Web_Server"),
+    ({"autoscaling": {"web": 3}}, "autoscaling.web"),
+])
+def test_bad_autoscaling_values_are_refused_by_name(data, setting):
+    refused(data, setting)
 
 
-def test_replicas_outside_bounds_are_refused():
-    refused({"web": {"replicas": 8, "minReplicas": 2, "maxReplicas": 4}}, "web.replicas")
-    refused({"web": {"replicas": 0}}, "web.replicas")
-    refused({"web": {"replicas": 1000}}, "web.replicas")
-    refused({"web": {"replicas": "two"}}, "web.replicas")
-    refused({"web": {"replicas": 1.5}}, "web.replicas")
-    refused({"worker": {"maxReplicas": True}}, "worker.maxReplicas")
-    refused({"web": {"targetCpuPercent": 5}}, "web.targetCpuPercent")
+@pytest.mark.parametrize("old", ["web", "worker"])
+def test_the_earlier_web_and_worker_keys_say_where_they_moved(old):
+    message = refused({old: {"replicas": 2}}, old)
+    assert "moved" in message and "kubernetes.autoscaling.<service>" in message and "replicas" in message
 
 
 @pytest.mark.parametrize("data, setting", [
     ({"replica": 2}, "replica"),
-    ({"web": {"replica": 2}}, "web.replica"),
+    ({"autoscaling": {"web": {"maxReplicas": 4, "replicas": 2}}}, "autoscaling.web.replicas"),
     ({"ingress": {"class": "nginx"}}, "ingress.class"),
     ({"ingress": {"tls": True}}, "ingress.tls"),
 ])
 def test_unknown_keys_are_refused(data, setting):
-    message = refused(data, setting)
-    assert "unknown setting" in message
+    assert "unknown setting" in refused(data, setting)
 
 
 @pytest.mark.parametrize("data, setting", [
@@ -117,12 +131,18 @@ def test_unknown_keys_are_refused(data, setting):
     ({"ingress": {"className": "NGINX"}}, "ingress.className"),
     ({"ingress": {"clusterIssuer": "lets encrypt"}}, "ingress.clusterIssuer"),
     ({"ingress": {"tlsSecret": "-bad"}}, "ingress.tlsSecret"),
+    ({"ingress": {"maxBodyMb": 0}}, "ingress.maxBodyMb"),
+    ({"ingress": {"maxBodyMb": "100m"}}, "ingress.maxBodyMb"),
+    ({"ingress": {"controllerNamespace": "Ingress Nginx"}}, "ingress.controllerNamespace"),
     ({"ingress": {"annotations": ["a"]}}, "ingress.annotations"),
     ({"ingress": {"annotations": {"bad key!": "x"}}}, "ingress.annotations.bad key!"),
     ({"ingress": {"annotations": {"Bad_Prefix/x": "x"}}}, "ingress.annotations.Bad_Prefix/x"),
     ({"ingress": {"annotations": {"example.com/x": {"nested": 1}}}}, "ingress.annotations.example.com/x"),
     ({"ingress": "nginx"}, "ingress"),
-    ({"web": 3}, "web"),
+    ({"egress": {"mail": "192.0.2.25/32"}}, "egress.mail"),
+    ({"egress": {"mail": []}}, "egress.mail"),
+    ({"egress": {"mail": ["mail.example.com"]}}, "egress.mail"),
+    ({"egress": ["mail"]}, "egress"),
     ({"volumeSizes": {"uploads": 0}}, "volumeSizes.uploads"),
     ({"volumeSizes": {"Uploads_Dir": 5}}, "volumeSizes.Uploads_Dir"),
     ({"taskTimeoutSeconds": 10}, "taskTimeoutSeconds"),
@@ -135,8 +155,8 @@ def test_bad_values_are_refused_by_name(data, setting):
 
 
 def test_cluster_issuer_and_tls_secret_are_mutually_exclusive():
-    message = refused({"ingress": {"clusterIssuer": "letsencrypt", "tlsSecret": "mine"}}, "ingress.tlsSecret")
-    assert "clusterIssuer" in message
+    assert "clusterIssuer" in refused({"ingress": {"clusterIssuer": "letsencrypt", "tlsSecret": "mine"}},
+                                      "ingress.tlsSecret")
 
 
 def test_kubeconfig_is_never_echoed():
@@ -147,6 +167,80 @@ def test_kubeconfig_is_never_echoed():
 
 
 def test_all_problems_reported_at_once():
-    _, problems = parse({"namespace": "BAD", "web": {"minReplicas": 3, "maxReplicas": 1}, "typo": 1})
-    names = {p.split(":")[0] + ":" + p.split(":")[1] for p in problems}
-    assert {f"{PATH}.namespace", f"{PATH}.web.minReplicas", f"{PATH}.typo"} <= names
+    _, problems = parse({"namespace": "BAD", "autoscaling": {"web": {"minReplicas": 3, "maxReplicas": 1}},
+                         "typo": 1})
+    names = {p.split(": ")[0] for p in problems}
+    assert {f"{PATH}.namespace", f"{PATH}.autoscaling.web.minReplicas", f"{PATH}.typo"} <= names
+
+
+# --- DSN targets -------------------------------------------------------------------------------
+
+def parse_target(data):
+    problems = Problems()
+    target = PLUGIN.dsn_targets["kubernetesSecret"](Section(data, "error-tracking:dsnTargets[0].kubernetesSecret",
+                                                            problems))
+    return target, problems.items
+
+
+def test_a_kubernetes_secret_target_defaults_its_key_and_is_hashable():
+    target, problems = parse_target({"namespace": "shop", "name": "sentry-dsn"})
+    assert problems == [] and target == KubernetesSecretTarget("shop", "sentry-dsn", "SENTRY_DSN")
+    assert len({target, KubernetesSecretTarget("shop", "sentry-dsn", "SENTRY_DSN")}) == 1
+    assert parse_target({"namespace": "shop", "name": "s", "key": "dsn"})[0].key == "dsn"
+
+
+@pytest.mark.parametrize("data, key", [
+    ({"name": "sentry-dsn"}, "namespace"),
+    ({"namespace": "Shop", "name": "sentry-dsn"}, "namespace"),
+    ({"namespace": "shop"}, "name"),
+    ({"namespace": "shop", "name": "Sentry DSN"}, "name"),
+    ({"namespace": "shop", "name": "s", "key": "a/b"}, "key"),
+    ({"namespace": "shop", "name": "s", "typo": 1}, "typo"),
+])
+def test_a_bad_kubernetes_secret_target_is_refused_by_name(data, key):
+    _, problems = parse_target(data)
+    assert [p for p in problems if p.startswith(f"error-tracking:dsnTargets[0].kubernetesSecret.{key}:")], problems
+
+
+# --- checks against the app's description ------------------------------------------------------
+
+def check(data):
+    return PLUGIN.check(sample_spec(), settings(data))
+
+
+def test_settings_matching_the_description_pass():
+    assert check({"autoscaling": {"web": {"maxReplicas": 50}, "worker": {"maxReplicas": 4}},
+                  "volumeSizes": {"uploads": 5, "pgdata": 50},
+                  "egress": {"mail": ["192.0.2.25/32"], "offsite": ["198.51.100.0/24"],
+                             "kubernetes-api": ["10.0.0.1/32"]}}) == []
+
+
+def test_a_volume_size_for_an_unknown_volume_is_refused_by_name():
+    (problem,) = check({"volumeSizes": {"media": 5, "uploads": 5}})
+    assert problem.startswith(f"{PATH}.volumeSizes.media:") and "uploads" in problem
+
+
+@pytest.mark.parametrize("service", ["search", "valkey", "postgres"])
+def test_autoscaling_an_unknown_or_unscalable_service_is_refused_by_name(service):
+    (problem,) = check({"autoscaling": {service: {"maxReplicas": 3}}})
+    assert problem.startswith(f"{PATH}.autoscaling.{service}:")
+    assert "scalable: web, worker" in problem
+
+
+def test_autoscaling_above_what_the_service_is_sized_for_is_refused_by_name():
+    (problem,) = check({"autoscaling": {"worker": {"maxReplicas": 5}}})  # the worker's max_replicas is 4
+    assert problem.startswith(f"{PATH}.autoscaling.worker.maxReplicas:")
+    assert "at most 4" in problem and "got 5" in problem
+
+
+def test_addresses_for_a_destination_no_workload_reaches_are_refused_by_name():
+    (problem,) = check({"egress": {"mial": ["192.0.2.25/32"]}})
+    assert problem.startswith(f"{PATH}.egress.mial:")
+    assert "mail" in problem and "kubernetes-api" in problem
+    # without a reporting task the API server is no destination either
+    from dataclasses import replace
+
+    spec = sample_spec()
+    quiet = replace(spec, tasks=tuple(replace(t, reports=False) for t in spec.tasks))
+    (problem,) = PLUGIN.check(quiet, settings({"egress": {"kubernetes-api": ["10.0.0.1/32"]}}))
+    assert problem.startswith(f"{PATH}.egress.kubernetes-api:")

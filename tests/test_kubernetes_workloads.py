@@ -69,6 +69,22 @@ def test_claims_get_the_apps_sizes_unless_overridden():
         "resources"]["requests"]["storage"]  # not in scaled's volumeSizes
 
 
+def test_an_app_upgrade_neither_restarts_nor_replaces_what_did_not_change():
+    # Claim templates are immutable: pulumi-kubernetes replaces a StatefulSet whose templates
+    # change, which would stop its database; pod templates with the version would restart it.
+    result = deployed("default")
+    (claim,) = result.one("StatefulSet", "postgres").inputs["spec"]["volumeClaimTemplates"]
+    assert "app.kubernetes.io/version" not in claim["metadata"]["labels"]
+    for name, workload in workloads(result).items():
+        spec = workload.inputs["spec"]
+        template = spec["jobTemplate"]["spec"]["template"] if "jobTemplate" in spec else spec["template"]
+        assert "app.kubernetes.io/version" not in template["metadata"]["labels"], name
+    upgraded = changed("one plain change each")  # version 1.0.1, nothing of valkey's changed
+    assert upgraded.one("Deployment", "valkey").inputs["spec"] == changed("identical").one(
+        "Deployment", "valkey").inputs["spec"]
+    assert upgraded.one("Deployment", "valkey").inputs["metadata"]["labels"]["app.kubernetes.io/version"] == "1.0.1"
+
+
 # --- pods --------------------------------------------------------------------------------------
 
 def test_probes_come_from_health_checks_and_the_start_period_goes_to_the_startup_probe():
