@@ -99,7 +99,9 @@ def test_probes_come_from_health_checks_and_the_start_period_goes_to_the_startup
     assert postgres["livenessProbe"]["exec"] == {"command": ["pg_isready", "-U", "app"]}
     assert postgres["startupProbe"]["failureThreshold"] == 12
     (worker,) = containers(result.one("Deployment", "worker"))
-    assert worker["readinessProbe"]["exec"] == {"command": ["test", "-f", "/tmp/worker_health"]}
+    assert worker["livenessProbe"]["exec"] == {"command": ["test", "-f", "/tmp/worker_health"]}
+    # No port, no Service endpoint to gate: no readiness probe to run beside the liveness one.
+    assert "readinessProbe" not in worker
     assert "readinessProbe" not in containers(job(result, "migrate"))[0]
 
 

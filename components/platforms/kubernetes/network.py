@@ -88,7 +88,7 @@ def _egress(ctx: Context, w: Workload) -> list[dict[str, Any]]:
         if ports:
             rules.append({"to": [_pods(ctx, [peer])], "ports": _ports(ports)})
     destinations = [(e.name, e.ports) for e in w.egress]
-    if isinstance(w, Task) and w.reports:
+    if (isinstance(w, Task) and w.reports) or w.watches or w.state_object:
         destinations.append((API_SERVER, API_SERVER_PORTS))
     for name, ports in destinations:
         cidrs = ctx.settings.egress.get(name, EVERYWHERE)

@@ -30,10 +30,10 @@ class KubernetesPlatform(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformArgs, opts: Optional[pulumi.ResourceOptions] = None):
         aliases = [pulumi.Alias(type_=old) for old in OLD_TYPES]
         super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases)))
-        spec, settings = args.spec, args.settings
+        settings = args.settings
         if not isinstance(settings, KubernetesSettings):
             raise TypeError("the kubernetes platform needs KubernetesSettings (parse_settings' result)")
-        spec.validate()
+        spec = args.spec.for_platform("kubernetes")
         self.provider = k8s.Provider(
             f"{name}-provider",
             kubeconfig=pulumi.Output.secret(settings.kubeconfig) if settings.kubeconfig else None,

@@ -130,7 +130,10 @@ def container(
             ]
         if w.health is not None:
             result["startup_probe"] = probe(w.health, startup=True)
-            result["readiness_probe"] = probe(w.health)
+            if w.ports:
+                # Readiness only gates Service endpoints; a second concurrent probe would also
+                # consume heartbeat files that checks delete as they read them.
+                result["readiness_probe"] = probe(w.health)
             result["liveness_probe"] = probe(w.health)
     return result
 

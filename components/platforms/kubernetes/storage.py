@@ -37,7 +37,7 @@ def owner(ctx: Context, v: Volume) -> Optional[Service]:
     """The stateful service whose StatefulSet claims `v` itself (volumeClaimTemplate), if any."""
     mounters = [w for w in ctx.spec.workloads() if any(m.volume == v.name for m in w.mounts)]
     stateful = [w for w in mounters if isinstance(w, Service) and w.stateful]
-    if v.shared or not stateful:
+    if v.shared or v.local or not stateful:
         return None
     if len(mounters) > 1:
         raise ValueError(
@@ -53,7 +53,7 @@ def claims(ctx: Context) -> dict[str, k8s.core.v1.PersistentVolumeClaim]:
     result = {}
     for v in ctx.spec.volumes:
         mounted = any(m.volume == v.name for w in ctx.spec.workloads() for m in w.mounts)
-        if not mounted or owner(ctx, v) is not None:
+        if not mounted or v.local or owner(ctx, v) is not None:
             continue
         name = dns_label(v.name, "volume")
         result[v.name] = k8s.core.v1.PersistentVolumeClaim(
@@ -121,7 +121,11 @@ def pod_volumes(ctx: Context, w: Workload, templated: Sequence[str] = ()) -> tup
         names[m.volume] = name
         if m.volume in templated or any(v["name"] == name for v in volumes):
             continue
-        volumes.append({"name": name, "persistent_volume_claim": {"claim_name": name}})
+        if ctx.spec.volume(m.volume).local:
+            # Each pod its own: nothing else on Kubernetes reads what one service keeps locally.
+            volumes.append({"name": name, "empty_dir": {"size_limit": f"{ctx.spec.volume(m.volume).size_gb}Gi"}})
+        else:
+            volumes.append({"name": name, "persistent_volume_claim": {"claim_name": name}})
     mounts: list[dict] = []
     for index, f in enumerate(w.files):
         file = ctx.spec.file(f.file)

@@ -14,7 +14,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.platforms.kubernetes import pods, report, storage
+from components.platforms.kubernetes import access, pods, report, storage
 from components.platforms.kubernetes.context import Context
 from components.platforms.kubernetes.naming import dns_label, job_name, task_fingerprint
 from components.spec import REPORT_PREFIX, ScheduledTask, Service, Task, Workload
@@ -33,15 +33,18 @@ def service(ctx: Context, s: Service, claims, files) -> None:
     config_map, secret, env_deps, checksum = storage.env(ctx, s)
     owned = [v for v in ctx.spec.volumes if storage.owner(ctx, v) is s]
     volumes, names, mounts = storage.pod_volumes(ctx, s, templated=[v.name for v in owned])
+    granted = access.watch_access(ctx, s)
     template = {
         "metadata": {"labels": ctx.template_labels(component), "annotations": {"checksum/config": checksum}},
         "spec": pods.pod_spec(
             s,
             [pods.container(s, config_map=config_map, secret=secret, volume_names=names, extra_mounts=mounts)],
             volumes=volumes,
+            service_account=granted[0] if granted else None,
         ),
     }
-    deps = [*env_deps, *_file_deps(s, files), *ctx.after(s), *_claim_deps(ctx, s, claims)]
+    deps = [*env_deps, *_file_deps(s, files), *ctx.after(s), *_claim_deps(ctx, s, claims),
+            *(granted[1] if granted else ())]
     if s.stateful:
         workload = k8s.apps.v1.StatefulSet(
             f"{ctx.name}-{component}",
@@ -141,8 +144,10 @@ def task(ctx: Context, t: Task, claims, files) -> Optional[tuple[k8s.batch.v1.Jo
             raise ValueError(f"{ctx.spec.name}/{t.name}: a reporting task needs an explicit command on Kubernetes")
         secret_name = report.report_secret_name(component)
         command = report.wrapped_command(t.command, secret_name, REPORT_PREFIX)
-        service_account, rbac = _report_access(ctx, component, secret_name)
+        service_account, rbac = access.report_access(ctx, component, secret_name)
         deps.extend(rbac)
+    elif access.watch_access(ctx, t) is not None:
+        raise ValueError(f"{ctx.spec.name}/{t.name}: one-shot tasks watch nothing; use a scheduled task")
     container = pods.container(t, config_map=config_map, secret=secret, volume_names=names,
                                extra_mounts=mounts, command=command)
     job_spec = {
@@ -169,38 +174,6 @@ def task(ctx: Context, t: Task, claims, files) -> Optional[tuple[k8s.batch.v1.Jo
     return (job, secret_name) if t.reports else None
 
 
-def _report_access(ctx: Context, component: str, secret_name: str) -> tuple[str, list[pulumi.Resource]]:
-    """The Secret the report lands in, and a service account allowed to patch only it."""
-    name = f"{component}-reporter"
-    target = k8s.core.v1.Secret(
-        f"{ctx.name}-{component}-report",
-        metadata=ctx.meta(secret_name, component),
-        type="Opaque",
-        # The task writes the data; Pulumi only owns the empty object.
-        opts=ctx.opts(ignore_changes=["data", "stringData"]),
-    )
-    account = k8s.core.v1.ServiceAccount(
-        f"{ctx.name}-{component}-reporter-account",
-        metadata=ctx.meta(name, component),
-        automount_service_account_token=False,
-        opts=ctx.opts(),
-    )
-    role = k8s.rbac.v1.Role(
-        f"{ctx.name}-{component}-reporter-role",
-        metadata=ctx.meta(name, component),
-        rules=report.role_rules(secret_name),
-        opts=ctx.opts(),
-    )
-    binding = k8s.rbac.v1.RoleBinding(
-        f"{ctx.name}-{component}-reporter-binding",
-        metadata=ctx.meta(name, component),
-        role_ref={"api_group": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
-        subjects=[{"kind": "ServiceAccount", "name": name, "namespace": ctx.ns}],
-        opts=ctx.opts(role, account),
-    )
-    return name, [target, account, role, binding]
-
-
 def scheduled(ctx: Context, t: ScheduledTask, claims, files) -> None:
     """A CronJob on the task's schedule (UTC); Kubernetes records each run, so `health` is unused."""
     component = ctx.component(t)
@@ -208,6 +181,11 @@ def scheduled(ctx: Context, t: ScheduledTask, claims, files) -> None:
     volumes, names, mounts = storage.pod_volumes(ctx, t)
     deps = [*env_deps, *_file_deps(t, files), *ctx.after(t), *_claim_deps(ctx, t, claims)]
     container = pods.container(t, config_map=config_map, secret=secret, volume_names=names, extra_mounts=mounts)
+    service_account = None
+    granted = access.watch_access(ctx, t)
+    if granted:
+        service_account, rbac = granted
+        deps.extend(rbac)
     ctx.ready[t.name] = k8s.batch.v1.CronJob(
         f"{ctx.name}-{component}-cronjob",
         metadata=ctx.meta(component, component),
@@ -225,7 +203,8 @@ def scheduled(ctx: Context, t: ScheduledTask, claims, files) -> None:
                     "active_deadline_seconds": ctx.settings.task_timeout_seconds,
                     "template": {
                         "metadata": {"labels": ctx.template_labels(component)},
-                        "spec": pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never"),
+                        "spec": pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
+                                              service_account=service_account),
                     },
                 },
             },
