@@ -292,14 +292,14 @@ def run(program: Callable[[], Any], *, config: Optional[dict] = None, secret_key
         awaited = outputs(result)
 
         async def facts(name: str, output: pulumi.Output):
+            """Each output on its own: its secret-ness, whether it is known, and then its value."""
             if await output.is_secret():
                 deployment.secret_outputs.add(name)
             if await output.is_known():
                 deployment.known_outputs.add(name)
+                deployment.outputs[name] = await output.future()
 
-        waits = [pulumi.Output.from_input(facts(n, o)) for n, o in awaited.items()]
-        values = pulumi.Output.all(**awaited)
-        return pulumi.Output.all(values, *waits).apply(lambda v: deployment.outputs.update(v[0]))
+        return pulumi.Output.all(*[pulumi.Output.from_input(facts(n, o)) for n, o in awaited.items()])
 
     body()
     return deployment
