@@ -1,0 +1,41 @@
+"""CI installs exactly what requirements-dev.lock pins, with hashes; the lock must still satisfy
+the ranges that requirements*.txt state for operators (regenerate it with uv pip compile when not)."""
+
+import re
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ranges() -> list[Requirement]:
+    found = []
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / name).read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line and not line.startswith("-r"):
+                found.append(Requirement(line))
+    return found
+
+
+def locked() -> dict[str, str]:
+    pins = re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", (ROOT / "requirements-dev.lock").read_text(), re.M)
+    return {canonicalize_name(name): version for name, version in pins}
+
+
+def test_every_requirement_is_locked_within_its_range_and_hashed():
+    pins = locked()
+    for requirement in ranges():
+        version = pins.get(canonicalize_name(requirement.name))
+        assert version is not None, f"{requirement.name} is not in requirements-dev.lock"
+        assert requirement.specifier.contains(version, prereleases=True), f"{requirement} but locked {version}"
+    text = (ROOT / "requirements-dev.lock").read_text()
+    assert text.count("==") == text.count("==") and text.count("--hash=sha256:") >= len(pins)
+
+
+def test_ci_installs_the_lock_with_hashes_and_runs_the_tests():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "--require-hashes -r requirements-dev.lock" in script
+    assert "python -m pytest" in script
