@@ -32,7 +32,8 @@ def test_every_requirement_is_locked_within_its_range_and_hashed():
         assert version is not None, f"{requirement.name} is not in requirements-dev.lock"
         assert requirement.specifier.contains(version, prereleases=True), f"{requirement} but locked {version}"
     text = (ROOT / "requirements-dev.lock").read_text()
-    assert text.count("==") == text.count("==") and text.count("--hash=sha256:") >= len(pins)
+    hashed = re.findall(r"^[A-Za-z0-9_.-]+==[^\s\\]+ \\\n\s+--hash=sha256:[0-9a-f]{64}", text, re.M)
+    assert len(hashed) == len(pins)  # every pin carries its hashes (pip --require-hashes)
 
 
 def test_ci_installs_the_lock_with_hashes_and_runs_the_tests():
