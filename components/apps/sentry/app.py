@@ -211,7 +211,7 @@ class Sentry(pulumi.ComponentResource):
         )
         self.admin_password = self._generated.admin_password
         self.spec = describe(self._site, app, self._generated)
-        self.upgrade_from = versions_gate(app.version, self)
+        self.upgrade_from = versions_gate(name, app.version, self)
         self.register_outputs({"adminPassword": self.admin_password, "upgradeFrom": self.upgrade_from})
 
     def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
@@ -230,11 +230,13 @@ class Sentry(pulumi.ComponentResource):
         return pulumi.Output.secret(pulumi.Output.all(task_output, self._generated.ci_token_secret).apply(token))
 
 
-def versions_gate(version: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+def versions_gate(name: str, version: str, parent: pulumi.Resource) -> pulumi.Output[str]:
     """The version this stack ran before, read from its own last deployment (a StackReference to
     itself, known in preview too): a jump across a hard stop fails here, before any step runs."""
+    organization = pulumi.get_organization() or "organization"  # a self-managed backend's name
     own = pulumi.StackReference(
-        f"{pulumi.get_organization()}/{pulumi.get_project()}/{pulumi.get_stack()}",
+        f"{name}-last-deployment",
+        stack_name=f"{organization}/{pulumi.get_project()}/{pulumi.get_stack()}",
         opts=pulumi.ResourceOptions(parent=parent),
     )
 

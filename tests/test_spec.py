@@ -1,0 +1,83 @@
+"""The platform-neutral description catches its own inconsistencies, names the culprit, and gives
+each platform its own view."""
+
+import re
+
+import pytest
+
+from components.spec import (
+    AppSpec,
+    Entrypoint,
+    Mount,
+    Port,
+    Resources,
+    Schedule,
+    ScheduledTask,
+    Service,
+    Task,
+    Volume,
+)
+
+SMALL = Resources(64, 0.1)
+
+
+def app(*workloads, volumes=(), **kwargs) -> AppSpec:
+    services = tuple(w for w in workloads if isinstance(w, Service))
+    return AppSpec(
+        name="demo", version="1", services=(Service("web", "x:1", SMALL, ports=(Port(80),)), *services),
+        tasks=tuple(w for w in workloads if isinstance(w, Task)),
+        scheduled=tuple(w for w in workloads if isinstance(w, ScheduledTask)),
+        volumes=tuple(volumes), entrypoint=Entrypoint("web", 80, "/"), **kwargs,
+    )
+
+
+@pytest.mark.parametrize("workloads, volumes, message", [
+    ((Service("web", "x:1", SMALL),), (), "workload name 'web' is not unique"),
+    ((Service("Worker", "x:1", SMALL),), (), "workload name 'Worker' is not a lower-case DNS label"),
+    ((Service("worker", "x:1", SMALL, depends_on=("db",)),), (), "worker: names unknown service 'db'"),
+    ((Service("worker", "x:1", SMALL, after=("migrate",)),), (), "worker: runs after unknown task 'migrate'"),
+    ((Service("worker", "x:1", SMALL, mounts=(Mount("data", "/data"),)),), (), "mounts unknown volume 'data'"),
+    ((Service("worker", "x:1", SMALL, mounts=(Mount("data", "data"),)),), (Volume("data", 1),),
+     "path 'data' is not a normalized absolute path"),
+    ((Service("worker", "x:1", SMALL, replicas=3, max_replicas=2),), (), "replicas 3 outside 1..2"),
+    ((Service("db", "x:1", SMALL, stateful=True, max_replicas=None),), (), "a stateful service runs one replica"),
+])
+def test_an_inconsistent_description_is_refused_naming_the_culprit(workloads, volumes, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        app(*workloads, volumes=volumes).validate()
+
+
+def test_a_dependency_cycle_is_refused_with_its_path():
+    with pytest.raises(ValueError, match="circular start order"):
+        app(Service("a", "x:1", SMALL, depends_on=("b",)), Service("b", "x:1", SMALL, depends_on=("a",))).validate()
+
+
+def test_start_order_puts_every_workload_after_what_it_waits_for():
+    spec = app(Task("migrate", "x:1", SMALL, depends_on=("db",)), Service("db", "x:1", SMALL),
+               Service("worker", "x:1", SMALL, after=("migrate",), depends_on=("db",)))
+    order = [w.name for w in spec.start_order()]
+    assert order.index("db") < order.index("migrate") < order.index("worker")
+
+
+def test_one_name_may_have_a_form_per_platform_and_each_platform_sees_only_its_own():
+    docker_form = Service("watch", "x:1", SMALL, platforms=("docker",), mounts=(Mount("state", "/state"),))
+    cluster_form = ScheduledTask("watch", "x:1", SMALL, platforms=("kubernetes",), schedule=Schedule(every_minutes=5))
+    spec = app(docker_form, cluster_form, volumes=(Volume("state", 1),))
+    spec.validate()
+    docker = spec.for_platform("docker")
+    assert [s.name for s in docker.services] == ["web", "watch"] and not docker.scheduled
+    cluster = spec.for_platform("kubernetes")
+    assert [t.name for t in cluster.scheduled] == ["watch"] and not cluster.volumes  # only Docker's used it
+    assert cluster.scheduled[0].schedule.cron == "*/5 * * * *"
+
+
+def test_two_forms_for_the_same_platform_are_still_a_duplicate():
+    twice = (Service("watch", "x:1", SMALL, platforms=("docker",)),
+             ScheduledTask("watch", "x:1", SMALL, platforms=("docker", "kubernetes")))
+    with pytest.raises(ValueError, match="workload name 'watch' is not unique"):
+        app(*twice).validate()
+
+
+def test_schedules_become_cron_lines():
+    assert Schedule(hour=3, minute=30).cron == "30 3 * * *"
+    assert Schedule(hour=5, minute=0, day_of_month=1).cron == "0 5 1 * *"
