@@ -36,6 +36,27 @@ PROJECT_PLATFORM = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def extra_env(section: Section, managed: Mapping[str, str]) -> dict[str, str]:
+    """`env: {VARIABLE: value}` of an app: scalar values only; a variable the program sets itself
+    (`managed`: name -> the setting to use instead) is refused by name."""
+    raw = section.raw("env", {})
+    if not isinstance(raw, dict):
+        section.error("env", "must be an object of VARIABLE: value")
+        return {}
+    env = {}
+    for key, value in raw.items():
+        name = f"env.{key}"
+        if not ENV_KEY.match(str(key)):
+            section.error(name, "is not an environment variable name")
+        elif key in managed:
+            section.error(name, f"is set by this program from {managed[key]}; use that instead")
+        elif isinstance(value, (dict, list)) or value is None:
+            section.error(name, "must be a string, number or boolean")
+        else:
+            env[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
 def top_level_keys() -> tuple[str, ...]:
     """Every key the program reads under `error-tracking:` (Pulumi.yaml declares the same)."""
     from components import apps, platforms

@@ -11,7 +11,7 @@ from components.apps.glitchtip.sizing import (
     MINIMUM_MEMORY_MB,
     connections_needed,
 )
-from components.settings import ENV_KEY
+from components.settings import extra_env
 from components.spec import Resources
 from components.stores import max_connections, postgres_memory_needed_mb
 from components.validation import Problems, Section, email_problem
@@ -137,7 +137,7 @@ def parse_settings(section: Section, problems: Problems) -> GlitchTipSettings:
     processes = ("web",) if mode == "all-in-one" else ("web", "worker")
     replicas = _counts(section.section("replicas"), processes, 1)
     max_replicas = _counts(section.section("maxReplicas"), processes, None, floor=replicas)
-    env = _env(section)
+    env = extra_env(section, _MANAGED)
     section.finish()
     max_replicas = {k: max_replicas.get(k) or replicas[k] for k in processes}
     connections = connections_needed(max_replicas, web_workers=web_workers, pool=pool)
@@ -210,23 +210,3 @@ def _counts(section: Section, processes: tuple[str, ...], default, floor: Option
         counts[name] = section.integer(name, default, minimum=minimum, maximum=100)
     section.finish(" (processes of this mode)")
     return counts
-
-
-def _env(section: Section) -> dict[str, str]:
-    """Extra GlitchTip settings (`env: {GLITCHTIP_ENABLE_UPTIME: "false"}`), scalar values only."""
-    raw = section.raw("env", {})
-    if not isinstance(raw, dict):
-        section.error("env", "must be an object of VARIABLE: value")
-        return {}
-    env = {}
-    for key, value in raw.items():
-        name = f"env.{key}"
-        if not ENV_KEY.match(str(key)):
-            section.error(name, "is not an environment variable name")
-        elif key in _MANAGED:
-            section.error(name, f"is set by this program from {_MANAGED[key]}; use that instead")
-        elif isinstance(value, (dict, list)) or value is None:
-            section.error(name, "must be a string, number or boolean")
-        else:
-            env[key] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env

@@ -10,9 +10,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Mapping, Optional
 
-from components.settings import ENV_KEY
+from components.settings import extra_env
 from components.spec import Resources
 from components.validation import Problems, Section, email_problem, url_problem
 
@@ -170,7 +170,7 @@ def parse_settings(section: Section, problems: Problems) -> SentrySettings:
     workers.finish()
     kafka = _kafka(section.section("kafka"))
     resources = _resources(section.section("resources"), profile, present, concurrency)
-    env = _env(section)
+    env = extra_env(section, {name: "the matching sentry setting" for name in MANAGED_ENV})
     section.finish()
     return SentrySettings(version, profile, retention, nodestore_image, mail, concurrency, launchpad, replicas,
                           kafka, resources, external, env, secret=section.secret,
@@ -374,23 +374,3 @@ def _resources(section: Section, profile: str, present: Mapping[str, str], concu
         item.finish()
     every = sizing.resources(profile, overrides, concurrency)
     return {name: every[name] for name, why in present.items() if not why}
-
-
-def _env(section: Section) -> dict[str, str]:
-    """Extra plain settings for the Sentry containers (`env: {SENTRY_FEATURE_X: "true"}`)."""
-    raw: Any = section.raw("env", {})
-    if not isinstance(raw, dict):
-        section.error("env", "must be an object of VARIABLE: value")
-        return {}
-    env = {}
-    for key, value in raw.items():
-        name = f"env.{key}"
-        if not ENV_KEY.match(str(key)):
-            section.error(name, "is not an environment variable name")
-        elif key in MANAGED_ENV:
-            section.error(name, "is set by this program; use the matching sentry setting instead")
-        elif isinstance(value, (dict, list)) or value is None:
-            section.error(name, "must be a string, number or boolean")
-        else:
-            env[key] = str(value).lower() if isinstance(value, bool) else str(value)
-    return env

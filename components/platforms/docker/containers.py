@@ -17,6 +17,13 @@ from components.spec import AppSpec, HealthCheck, ScheduledTask, Workload
 LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
 
 
+def one_shot(memory_mb: int = 32) -> dict:
+    """A helper container run once to completion (env-file edit, check, volume owner): the
+    provider attaches, waits for its exit and keeps one small log."""
+    return dict(attach=True, must_run=False, restart="no", memory=memory_mb, log_driver="json-file",
+                log_opts={"max-size": "1m", "max-file": "1"})
+
+
 def envs(workload: Workload) -> pulumi.Output:
     """`KEY=value` strings; secret whenever any value is (the engine then keeps them secret in state)."""
     items = {

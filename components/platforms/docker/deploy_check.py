@@ -26,7 +26,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components import deploy_check
-from components.platforms.docker import commands
+from components.platforms.docker import commands, containers
 
 
 def published_base_url(bind_address: str, port: int) -> str:
@@ -100,12 +100,7 @@ def _in_container(platform, name: str, dsn, triggers, web, timeout: int) -> pulu
         user=str(deploy_check.RUN_AS),
         security_opts=["no-new-privileges:true"],
         networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=platform.network.name)],
-        attach=True,
-        must_run=False,
-        restart="no",
-        memory=32,
-        log_driver="json-file",
-        log_opts={"max-size": "1m", "max-file": "1"},
+        **containers.one_shot(),
         opts=pulumi.ResourceOptions.merge(platform.child_options, pulumi.ResourceOptions(
             depends_on=web, additional_secret_outputs=["envs"])),
     )

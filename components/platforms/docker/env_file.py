@@ -15,7 +15,7 @@ import posixpath
 import pulumi
 import pulumi_docker as docker
 
-from components.platforms.docker import commands
+from components.platforms.docker import commands, containers
 from components.platforms.docker.settings import EnvFileTarget
 
 # A small pinned image with a POSIX shell and awk.
@@ -76,12 +76,7 @@ def update_container(
         command=["sh", "-c", SCRIPT],
         envs=envs,
         volumes=[docker.ContainerVolumeArgs(host_path=directory or "/", container_path="/target")],
-        attach=True,
-        must_run=False,
-        restart="no",
-        memory=32,
-        log_driver="json-file",
-        log_opts={"max-size": "1m", "max-file": "1"},
+        **containers.one_shot(),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["envs"])),
     )
 

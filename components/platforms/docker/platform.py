@@ -130,8 +130,7 @@ class DockerPlatform(pulumi.ComponentResource):
             image=self.tool_image(env_file.IMAGE, "env-file-tool"),
             command=["chown", f"{volume.owner}:{volume.owner}", "/volume"],
             volumes=[docker.ContainerVolumeArgs(volume_name=self.volumes[volume.name].name, container_path="/volume")],
-            attach=True, must_run=False, restart="no", memory=16,
-            log_driver="json-file", log_opts={"max-size": "1m", "max-file": "1"},
+            **containers.one_shot(memory_mb=16),
             opts=self._child,
         )
 
