@@ -20,12 +20,15 @@ def check(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
     for name, autoscaling in settings.autoscaling.items():
         service = scalable.get(name)
         if service is None:
-            problems.append(f"{PREFIX}.autoscaling.{name}: {spec.name} has no scalable service {name!r} "
-                            f"(scalable: {', '.join(sorted(scalable)) or 'none'})")
+            why = (f"{spec.name} runs at most one {name!r} as configured (a bound of the {spec.name} settings)"
+                   if name in {s.name for s in spec.services} else f"{spec.name} has no scalable service {name!r}")
+            problems.append(f"{PREFIX}.autoscaling.{name}: {why} (scalable: {', '.join(sorted(scalable)) or 'none'})")
         elif service.max_replicas is not None and autoscaling.max_replicas > service.max_replicas:
+            # The bound is the app's (what it is sized for, a queue's partitions...): its own
+            # settings raise it, and name the setting when they refuse a value.
             problems.append(
                 f"{PREFIX}.autoscaling.{name}.maxReplicas: must be at most {service.max_replicas}, the most "
-                f"replicas {spec.name} is sized for (raise {spec.name}.maxReplicas.{name} first), "
+                f"{name} replicas {spec.name} allows (raise that bound in the {spec.name} settings first), "
                 f"got {autoscaling.max_replicas}"
             )
     problems.extend(_egress(spec, settings))

@@ -17,9 +17,12 @@ import pulumi_kubernetes as k8s
 from components.platforms.kubernetes.context import Context
 from components.platforms.kubernetes.naming import dns_label
 
-# Body-size annotations by ingress class name, for the controllers that read one.
+# Body-size annotations by ingress class name, for the controllers that read one. MicroK8s' ingress
+# add-on names its class `public`: ingress-nginx before MicroK8s 1.35, Traefik from 1.35 on (kept
+# "backward compatible with the previous NGINX setup", canonical.com/microk8s/docs/addon-ingress).
 BODY_SIZE_ANNOTATIONS = {
     "nginx": "nginx.ingress.kubernetes.io/proxy-body-size",
+    "public": "nginx.ingress.kubernetes.io/proxy-body-size",
 }
 
 

@@ -5,7 +5,7 @@ services it `connects_to` on their ports, DNS in kube-system, and each of its `e
 destinations on the declared ports at the addresses the operator configured
 (`kubernetes.egress.<name>`, anywhere by default: NetworkPolicy has no host names). A service
 accepts only the workloads that connect to it; the entrypoint also accepts the ingress
-controller. Jobs and CronJobs get their own policies like every other pod.
+controller or the Gateway's proxies. Jobs and CronJobs get their own policies like every other pod.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def _ingress(ctx: Context, w: Workload) -> list[dict[str, Any]]:
         rules.append({"from_": [_pods(ctx, clients)], "ports": _ports(p.number for p in w.ports)})
     entry = ctx.spec.entrypoint
     if w.name == entry.service:
-        controller = ctx.settings.ingress.controller_namespace
+        controller = ctx.settings.edge_namespace
         source: dict[str, Any] = {"namespace_selector": {}}
         if controller:
             source = {"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": controller}}}

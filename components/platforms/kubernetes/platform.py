@@ -1,9 +1,10 @@
 """The Kubernetes platform: realizes an AppSpec as namespaced objects through one explicit Provider.
 
 It knows nothing of the app. The parts live in their own modules: storage (claims, files, env),
-workloads (StatefulSets, Deployments, Jobs, CronJobs), network (a closed namespace) and ingress;
-this component creates the provider and namespace, declares the parts in the description's
-start order, and implements the platform protocol (reports back, DSNs out).
+workloads (StatefulSets, Deployments, Jobs, CronJobs), network (a closed namespace) and the public
+entry (ingress, or gateway for a Gateway API route); this component creates the provider and
+namespace, declares the parts in the description's start order, and implements the platform
+protocol (reports back, DSNs out).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.platforms.kubernetes import ingress, network, report, storage, workloads
+from components.platforms.kubernetes import gateway, ingress, network, report, storage, workloads
 from components.platforms.kubernetes.context import Context
 from components.platforms.kubernetes.settings import KubernetesSettings
 from components.plugins import PlatformArgs
@@ -74,7 +75,9 @@ class KubernetesPlatform(pulumi.ComponentResource):
                     self._reports[w.name] = reporting
             elif isinstance(w, ScheduledTask):
                 workloads.scheduled(ctx, w, claims, files)
-        self.ingress = ingress.declare(ctx, args.url, secret=args.url_secret)
+        # The public entry: a route on the cluster's Gateway when one is named, else an Ingress.
+        edge = gateway if settings.gateway else ingress
+        self.ingress = edge.declare(ctx, args.url, secret=args.url_secret)
         self.register_outputs({
             "namespace": settings.namespace,
             "host": urlsplit(args.url).hostname,

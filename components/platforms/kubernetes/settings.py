@@ -64,6 +64,23 @@ class IngressSettings:
 
 
 @dataclass(frozen=True)
+class GatewaySettings:
+    """A Gateway API Gateway that the app's HTTPRoute attaches to, instead of an Ingress.
+
+    The Gateway belongs to the cluster (its listeners, certificates and body limits are set there);
+    only the route is the app's. The listener must allow routes from the app's namespace.
+    """
+
+    name: str
+    namespace: str
+    # One listener of the Gateway (its `name`), or None: every listener that accepts the host.
+    section_name: Optional[str] = None
+    # The namespace of the pods that proxy the Gateway's traffic: the only source allowed to reach
+    # the entrypoint. None: any namespace, on the entrypoint's port only.
+    controller_namespace: Optional[str] = None
+
+
+@dataclass(frozen=True)
 class KubernetesSettings:
     # A kubeconfig path or its contents (secret); None: the ambient one (KUBECONFIG, ~/.kube/config).
     kubeconfig: Optional[str] = None
@@ -72,7 +89,12 @@ class KubernetesSettings:
     create_namespace: bool = True
     # None: the cluster's default StorageClass.
     storage_class: Optional[str] = None
+    # The class for volumes several pods mount at once (ReadWriteMany: NFS, EFS, Filestore, Azure
+    # Files...); None: storage_class. Databases stay on storage_class (block storage).
+    shared_storage_class: Optional[str] = None
     ingress: IngressSettings = field(default_factory=IngressSettings)
+    # A Gateway API route instead of the Ingress (ingress-nginx is retired).
+    gateway: Optional[GatewaySettings] = None
     # Service name -> its autoscaler (services the app marks scalable only).
     autoscaling: Mapping[str, Autoscaling] = field(default_factory=dict)
     # Egress destination name (the app's `Egress.name`: mail, database, object-storage...) ->
@@ -85,6 +107,11 @@ class KubernetesSettings:
     # A directory: write the manifests there instead of applying them to a cluster.
     render_yaml_to: Optional[str] = None
 
+    @property
+    def edge_namespace(self) -> Optional[str]:
+        """Where the pods that carry public traffic to the entrypoint run (None: unknown)."""
+        return self.gateway.controller_namespace if self.gateway else self.ingress.controller_namespace
+
 
 def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
     """Validate `kubernetes:`; an absent section gives the defaults."""
@@ -94,7 +121,12 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
     namespace = section.string("namespace", defaults.namespace, check=label_problem)
     create_namespace = section.boolean("createNamespace", True)
     storage_class = section.string("storageClass", None, check=subdomain_problem)
+    shared_storage_class = section.string("sharedStorageClass", None, check=subdomain_problem)
     ingress = _ingress(section.section("ingress"))
+    gateway = _gateway(section.section("gateway")) if section.has("gateway") else None
+    if section.has("gateway") and section.has("ingress"):
+        section.error("ingress", "cannot be combined with kubernetes.gateway: the HTTPRoute replaces the Ingress "
+                      "(class, TLS and body size are the Gateway's own settings); remove one of them")
     autoscaling = _autoscaling(section.section("autoscaling"))
     egress = _egress(section.section("egress"))
     for old in [k for k in ("web", "worker") if section.has(k)]:
@@ -115,7 +147,9 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
         namespace=namespace,
         create_namespace=create_namespace,
         storage_class=storage_class,
+        shared_storage_class=shared_storage_class or storage_class,
         ingress=ingress,
+        gateway=gateway,
         autoscaling=autoscaling,
         egress=egress,
         volume_sizes=volume_sizes,
@@ -141,6 +175,18 @@ def _ingress(section: Section) -> IngressSettings:
         tls_secret = None
     return IngressSettings(class_name=class_name, cluster_issuer=issuer, tls_secret=tls_secret,
                            annotations=annotations, max_body_mb=max_body, controller_namespace=controller)
+
+
+def _gateway(section: Section) -> Optional[GatewaySettings]:
+    name = section.string("name", check=subdomain_problem)
+    namespace = section.string("namespace", check=label_problem)
+    section_name = section.string("sectionName", None, check=lambda v: None if DNS_SUBDOMAIN.match(v) and len(v) <= 253
+                                  else "must be the name of one of the Gateway's listeners")
+    controller = section.string("controllerNamespace", None, check=label_problem)
+    section.finish()
+    if name is None or namespace is None:
+        return None
+    return GatewaySettings(name=name, namespace=namespace, section_name=section_name, controller_namespace=controller)
 
 
 def _annotations(section: Section) -> dict[str, str]:

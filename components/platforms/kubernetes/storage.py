@@ -28,8 +28,10 @@ def claim_spec(ctx: Context, v: Volume) -> dict[str, Any]:
         "access_modes": ["ReadWriteMany" if v.shared else "ReadWriteOnce"],
         "resources": {"requests": {"storage": size(ctx, v)}},
     }
-    if ctx.settings.storage_class:
-        spec["storage_class_name"] = ctx.settings.storage_class
+    # Shared volumes need a class that serves ReadWriteMany; the rest stay on block storage.
+    storage_class = ctx.settings.shared_storage_class if v.shared else ctx.settings.storage_class
+    if storage_class:
+        spec["storage_class_name"] = storage_class
     return spec
 
 

@@ -28,6 +28,24 @@ def _file_deps(w: Workload, files) -> list[pulumi.Resource]:
     return [files[f.file] for f in w.files]
 
 
+# How long pulumi-kubernetes waits for a Deployment or StatefulSet to become ready by default.
+DEFAULT_AWAIT_SECONDS = 600
+AWAIT_MARGIN_SECONDS = 300
+
+
+def await_timeouts(s: Service) -> Optional[pulumi.CustomTimeouts]:
+    """Room for the slowest start the app allows: its startup probe's whole window plus a margin,
+    when that is longer than Pulumi's default wait (a consumer may take minutes to write its first
+    heartbeat); otherwise Pulumi's default."""
+    if s.health is None:
+        return None
+    startup = pods.probe(s.health, startup=True)
+    window = startup["period_seconds"] * startup["failure_threshold"] + AWAIT_MARGIN_SECONDS
+    if window <= DEFAULT_AWAIT_SECONDS:
+        return None
+    return pulumi.CustomTimeouts(create=f"{window}s", update=f"{window}s")
+
+
 def service(ctx: Context, s: Service, claims, files) -> None:
     component = ctx.component(s)
     config_map, secret, env_deps, checksum = storage.env(ctx, s)
@@ -62,7 +80,7 @@ def service(ctx: Context, s: Service, claims, files) -> None:
                     for v in owned
                 ],
             },
-            opts=ctx.opts(*deps),
+            opts=ctx.opts(*deps, custom_timeouts=await_timeouts(s)),
         )
     else:
         autoscaling = ctx.settings.autoscaling.get(s.name)
@@ -81,7 +99,7 @@ def service(ctx: Context, s: Service, claims, files) -> None:
             f"{ctx.name}-{component}",
             metadata=ctx.meta(component, component),
             spec=spec,
-            opts=ctx.opts(*deps),
+            opts=ctx.opts(*deps, custom_timeouts=await_timeouts(s)),
         )
         _scale(ctx, s, component, workload)
     ctx.ready[s.name] = workload

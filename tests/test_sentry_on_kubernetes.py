@@ -1,0 +1,507 @@
+"""Self-hosted Sentry through the real program on `platform: kubernetes`: the same catalog and install
+steps as on Docker, realized by the app-agnostic Kubernetes platform. Each variant is deployed once.
+
+- "errors-only": every store bundled, an Ingress with cert-manager TLS, scenario 4's DSN Secret;
+- "preview": the same under `pulumi preview`;
+- "feature-complete": all 57 services with every store outside the cluster (sentry.external.*),
+  a Gateway API route instead of the Ingress, autoscalers and extra replicas, and manifests
+  rendered to a directory (kubernetes.renderYamlTo) instead of applied: what it declares is the
+  same either way, and one deployment fewer keeps the suite fast.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from components.apps.sentry import catalog, topics
+from components.apps.sentry.settings import SentrySettings
+from tests.harness import Deployment, deploy, plain_strings
+from tests.k8s_helpers import (
+    SCHEMA_VERSIONS,
+    cached_schemas,
+    containers,
+    in_clear,
+    pod_spec,
+    schema_problems,
+    workloads,
+)
+
+HOST = "sentry.example.com"
+MAIL_PASSWORD = "MailPw-4242"
+EXTERNAL_PASSWORDS = ("PgPw-1111", "RedisPw-2222", "KafkaPw-3333", "ChPw-4444", "S3Secret-5555")
+# What the mocks' RandomPassword answers: every hex secret starts with this, the admin password is "aB3"...
+GENERATED = ("0123456789abcdef0123", "aB3aB3aB3aB3")
+POD_CIDR = "10.1.0.0/16"
+INSTALL_ORDER = ("create-kafka-topics", "snuba-bootstrap", "sentry-upgrade", "create-admin", "bootstrap")
+STORES = {"postgres", "redis", "kafka", "clickhouse", "seaweedfs"}
+
+BASE = {
+    "app": "sentry",
+    "platform": "kubernetes",
+    "url": f"https://{HOST}",
+    "organization": "Example",
+    "projects": [{"name": "backend", "platform": "dotnet"}, {"name": "frontend", "platform": "javascript-angular"}],
+    # Scenario 4: the backend reads its DSN from Secret sentry-credentials, key dsn, in its namespace.
+    "dsnTargets": [{"project": "backend", "kubernetesSecret": {"namespace": "shop", "name": "sentry-credentials",
+                                                               "key": "dsn"}}],
+}
+ERRORS_ONLY = {
+    **BASE,
+    "kubernetes": {"namespace": "sentry", "ingress": {"className": "nginx", "clusterIssuer": "letsencrypt-prod",
+                                                      "controllerNamespace": "ingress-nginx"}},
+    "sentry": {"internalNetworks": [POD_CIDR],
+               "mail": {"host": "smtp.example.com", "port": 587, "useTls": True, "username": "sentry",
+                        "password": MAIL_PASSWORD}},
+}
+PG, REDIS, KAFKA, CH, S3 = EXTERNAL_PASSWORDS
+FEATURE_COMPLETE = {
+    **BASE,
+    "kubernetes": {
+        "namespace": "sentry", "storageClass": "fast-ssd", "sharedStorageClass": "shared-rwx",
+        "gateway": {"name": "public", "namespace": "gateway-system", "sectionName": "https",
+                    "controllerNamespace": "gateway-system"},
+        "autoscaling": {"web": {"minReplicas": 2, "maxReplicas": 6},
+                        "events-consumer": {"minReplicas": 2, "maxReplicas": 4}},
+        "egress": {"postgres": ["10.20.1.0/24"], "kafka": ["10.20.2.0/24"], "clickhouse": ["10.20.3.0/24"]},
+    },
+    "sentry": {
+        "profile": "feature-complete", "internalNetworks": [POD_CIDR],
+        "workers": {"replicas": {"events-consumer": 4, "relay": 2}},
+        "external": {
+            "postgres": {"host": "pg.internal", "username": "sentry", "database": "sentry", "password": PG,
+                         "sslMode": "require"},
+            "redis": {"host": "redis.internal", "password": REDIS, "tls": True, "port": 6380},
+            "kafka": {"bootstrapServers": ["b-1.kafka.internal:9096", "b-2.kafka.internal:9096"],
+                      "securityProtocol": "SASL_SSL", "replicationFactor": 3,
+                      "sasl": {"mechanism": "SCRAM-SHA-512", "username": "sentry", "password": KAFKA}},
+            "clickhouse": {"host": "ch.internal", "secure": True, "username": "sentry", "password": CH},
+            "s3": {"endpointUrl": "https://s3.eu-west-1.amazonaws.com", "region": "eu-west-1",
+                   "accessKeyId": "AKIAEXAMPLE", "secretAccessKey": S3},
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def deployments(tmp_path_factory) -> dict[str, Deployment]:
+    rendered = {**FEATURE_COMPLETE["kubernetes"], "renderYamlTo": str(tmp_path_factory.mktemp("manifests"))}
+    variants = {
+        "errors-only": dict(overrides=ERRORS_ONLY),
+        "preview": dict(overrides=ERRORS_ONLY, preview=True),
+        "feature-complete": dict(overrides={**FEATURE_COMPLETE, "kubernetes": rendered}),
+    }
+    return {name: deploy(secret_keys=("sentry",), **options) for name, options in variants.items()}
+
+
+def spec_of(deployment: Deployment):
+    return deployment.result.app.spec
+
+
+def names(deployment: Deployment, kind: str) -> set[str]:
+    return {d.object_name for d in deployment.of_kind(kind)}
+
+
+def config_map(deployment: Deployment, name: str) -> dict:
+    return deployment.one("ConfigMap", name).inputs["data"]
+
+
+# --- valid objects ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("version", SCHEMA_VERSIONS)
+def test_every_object_of_every_variant_is_valid_kubernetes_in_strict_mode(deployments, version):
+    # kubernetes-validate knows no custom resources: the HTTPRoute is checked against its CRD below.
+    builtin = {name: Deployment(declared=[d for d in found.declared if d.kind != "HTTPRoute"])
+               for name, found in deployments.items()}
+    assert all(len(d.k8s()) > 150 for d in builtin.values())
+    with cached_schemas():
+        assert schema_problems(builtin, version) == []
+
+
+# gateway.networking.k8s.io/v1 HTTPRoute, from kubernetes-sigs/gateway-api@v1.6.1:
+# config/crd/standard/gateway.networking.k8s.io_httproutes.yaml (standard channel, version v1):
+# the fields each object may have, those it must have, and the patterns of the ones we set.
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+HTTPROUTE_V1 = {
+    "spec": ({"hostnames", "parentRefs", "rules"}, set()),
+    "parentRefs[]": ({"group", "kind", "name", "namespace", "port", "sectionName"}, {"name"}),
+    "rules[]": ({"backendRefs", "filters", "matches", "name", "timeouts"}, set()),
+    "matches[]": ({"headers", "method", "path", "queryParams"}, set()),
+    "path": ({"type", "value"}, set()),
+    # A Service backend (no group, kind Service) must name its port (the CRD's x-kubernetes-validations).
+    "backendRefs[]": ({"filters", "group", "kind", "name", "namespace", "port", "weight"}, {"name", "port"}),
+}
+HTTPROUTE_PATTERNS = {
+    "hostname": r"^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+    "namespace": DNS_LABEL, "sectionName": DNS_SUBDOMAIN, "group": r"^$|" + DNS_SUBDOMAIN,
+    "kind": r"^[a-zA-Z]([-a-zA-Z0-9]*[a-zA-Z0-9])?$",
+}
+PATH_TYPES = ("Exact", "PathPrefix", "RegularExpression")
+
+
+def httproute_problems(route: dict) -> list[str]:
+    """What the HTTPRoute CRD (table above) would refuse in `route`."""
+    problems = []
+
+    def fields(where: str, value: dict) -> None:
+        allowed, required = HTTPROUTE_V1[where]
+        problems.extend(f"{where}: unknown field {k}" for k in set(value) - allowed)
+        problems.extend(f"{where}: missing {k}" for k in required - set(value))
+
+    if (route.get("apiVersion"), route.get("kind")) != ("gateway.networking.k8s.io/v1", "HTTPRoute"):
+        problems.append(f"not a gateway.networking.k8s.io/v1 HTTPRoute: {route.get('apiVersion')} {route.get('kind')}")
+    spec = route["spec"]
+    fields("spec", spec)
+    for host in spec.get("hostnames", []):
+        if not re.match(HTTPROUTE_PATTERNS["hostname"], host) or len(host) > 253:
+            problems.append(f"hostname {host!r}")
+    for parent in spec.get("parentRefs", []):
+        fields("parentRefs[]", parent)
+        for key in ("namespace", "sectionName", "group", "kind"):
+            if key in parent and not re.match(HTTPROUTE_PATTERNS[key], parent[key]):
+                problems.append(f"parentRefs[].{key} {parent[key]!r}")
+    for rule in spec.get("rules", []):
+        fields("rules[]", rule)
+        for match in rule.get("matches", []):
+            fields("matches[]", match)
+            path = match.get("path", {})
+            fields("path", path)
+            if path.get("type") not in PATH_TYPES or not path.get("value", "/").startswith("/"):
+                problems.append(f"path {path}")
+        for backend in rule.get("backendRefs", []):
+            fields("backendRefs[]", backend)
+            if "port" in backend and (not isinstance(backend["port"], int) or not 1 <= backend["port"] <= 65535):
+                problems.append(f"backendRefs[].port {backend.get('port')!r}")
+    return problems
+
+
+def test_the_gateway_variant_routes_the_url_host_to_nginx_with_one_httproute_of_the_v1_crds_shape(deployments):
+    deployment = deployments["feature-complete"]
+    (route,) = deployment.of_kind("HTTPRoute")
+    assert route.typ == "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+    assert httproute_problems(route.inputs) == []
+    assert route.inputs["spec"] == {
+        "parentRefs": [{"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "public",
+                        "namespace": "gateway-system", "sectionName": "https"}],
+        "hostnames": [HOST],
+        "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
+                   "backendRefs": [{"name": "nginx", "port": 80}]}],
+    }
+    assert route.inputs["metadata"]["namespace"] == "sentry"
+    assert deployment.one("Deployment", "nginx").urn in route.dependencies
+    assert deployment.of_kind("Ingress") == [] and deployments["errors-only"].of_kind("HTTPRoute") == []
+    # The table catches what the CRD refuses.
+    broken = json.loads(json.dumps(route.inputs))
+    broken["spec"]["rules"][0]["backendRefs"][0].pop("port")
+    broken["spec"]["parentRefs"][0]["listener"] = "https"
+    assert sorted(httproute_problems(broken)) == ["backendRefs[]: missing port", "parentRefs[]: unknown field listener"]
+
+
+def test_the_gateways_proxies_alone_may_reach_nginx(deployments):
+    rules = deployments["feature-complete"].one("NetworkPolicy", "nginx-traffic").inputs["spec"]["ingress"]
+    edge = [r for r in rules if any("namespaceSelector" in source for source in r["from"])]
+    gateway = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}}
+    assert edge == [{"from": [gateway], "ports": [{"port": 80, "protocol": "TCP"}]}]
+
+
+# --- workloads -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variant, profile, outside", [
+    ("errors-only", "errors-only", set()),
+    ("feature-complete", "feature-complete", STORES),
+])
+def test_statefulsets_exactly_for_the_stores_and_one_deployment_per_other_upstream_service(
+        deployments, variant, profile, outside):
+    deployment = deployments[variant]
+    upstream = set(catalog.service_names(profile))
+    # The stores run as StatefulSets with their claims, unless sentry.external.* replaces them;
+    # taskbroker keeps its in-flight tasks in SQLite on its own claim, as upstream's volume does.
+    stateful = (STORES - outside) | {"taskbroker"}
+    assert names(deployment, "StatefulSet") == stateful
+    assert names(deployment, "Deployment") == upstream - stateful - outside
+    for d in deployment.of_kind("Deployment") + deployment.of_kind("StatefulSet"):
+        (container,) = containers(d)
+        assert container["name"] == d.object_name
+        assert re.search(r"(:[\w.-]*\d[\w.-]*|@sha256:[0-9a-f]{64})$", container["image"]) or \
+            container["image"] == catalog.IMAGES["smtp"].reference, container["image"]
+
+
+def consumer_bounds(deployment: Deployment) -> dict[str, int]:
+    """Each consuming service's bound: the fewest partitions among the topics it reads, as the
+    topic-creating Job declares them."""
+    created = json.loads(config_map(deployment, "create-kafka-topics-env")["KAFKA_TOPICS"])
+    partitions = {t["name"]: t["partitions"] for t in created}
+    return {s.name: min(partitions[t] for t in topics.SERVICE_TOPICS[s.name].consumes)
+            for s in spec_of(deployment).services if topics.SERVICE_TOPICS[s.name].consumes}
+
+
+@pytest.mark.parametrize("variant", ["errors-only", "feature-complete"])
+def test_no_consumer_runs_or_scales_above_the_partitions_of_its_topics(deployments, variant):
+    deployment = deployments[variant]
+    bounds = consumer_bounds(deployment)
+    hpas = {h.object_name: h.inputs["spec"]["maxReplicas"] for h in deployment.of_kind("HorizontalPodAutoscaler")}
+    running = workloads(deployment)
+    assert len(bounds) >= (10 if variant == "errors-only" else 35)
+    for name, bound in bounds.items():
+        most = hpas.get(name, running[name].inputs["spec"].get("replicas"))
+        assert most is not None and most <= bound, (name, most, bound)
+    if variant == "feature-complete":
+        assert bounds["events-consumer"] == 4 and hpas == {"web": 6, "events-consumer": 4}
+
+
+@pytest.mark.parametrize("name", ["taskscheduler", "monitors-clock-tick", "snuba-subscription-consumer-events",
+                                  "snuba-subscription-consumer-transactions", "sentry-cleanup", "symbolicator-cleanup"])
+def test_singletons_run_exactly_one_replica_replaced_never_surged(deployments, name):
+    deployment = deployments["feature-complete"]
+    spec = deployment.one("Deployment", name).inputs["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
+    assert name not in names(deployment, "HorizontalPodAutoscaler") | names(deployment, "PodDisruptionBudget")
+
+
+@pytest.mark.parametrize("overrides, key, message", [
+    ({"workers": {"replicas": {"monitors-clock-tick": 2}}}, "sentry.workers.replicas.monitors-clock-tick",
+     "is bounded by its Kafka topics (monitors-clock-tick) to 1; got 2"),
+    ({"workers": {"replicas": {"taskscheduler": 2}}}, "sentry.workers.replicas.taskscheduler",
+     "runs a single replica; got 2"),
+])
+def test_replicas_above_a_services_bound_are_refused_by_their_full_key(overrides, key, message):
+    with pytest.raises(Exception) as error:
+        deploy({**BASE, "sentry": {"profile": "feature-complete", **overrides}})
+    assert f"error-tracking:{key}: {message}" in str(error.value)
+
+
+@pytest.mark.parametrize("replicas, autoscaling, key, message", [
+    ({}, {"events-consumer": {"maxReplicas": 4}}, "kubernetes.autoscaling.events-consumer",
+     "sentry runs at most one 'events-consumer'"),
+    ({"events-consumer": 2}, {"events-consumer": {"maxReplicas": 4}},
+     "kubernetes.autoscaling.events-consumer.maxReplicas", "must be at most 2"),
+    ({}, {"monitors-clock-tick": {"maxReplicas": 2}}, "kubernetes.autoscaling.monitors-clock-tick",
+     "sentry runs at most one 'monitors-clock-tick'"),
+])
+def test_autoscaling_above_a_consumers_partitions_is_refused_by_its_full_key(replicas, autoscaling, key, message):
+    with pytest.raises(Exception) as error:
+        deploy({**BASE, "kubernetes": {"autoscaling": autoscaling},
+                "sentry": {"profile": "feature-complete", "workers": {"replicas": replicas}}})
+    assert f"error-tracking:{key}: {message}" in str(error.value)
+
+
+def test_disruption_budgets_exactly_for_services_that_keep_more_than_one_replica(deployments):
+    assert names(deployments["feature-complete"], "PodDisruptionBudget") == {"web", "events-consumer", "relay"}
+    assert deployments["feature-complete"].one("Deployment", "relay").inputs["spec"]["replicas"] == 2
+    assert names(deployments["errors-only"], "PodDisruptionBudget") == set()
+
+
+# --- install Jobs ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", ["errors-only", "preview", "feature-complete"])
+def test_install_jobs_run_in_upstreams_order_and_services_wait_for_theirs(deployments, variant):
+    """In update and preview modes (and rendered: the same objects)."""
+    deployment = deployments[variant]
+    found = workloads(deployment)
+    jobs = {n: d for n, d in found.items() if d.kind == "Job" and n in INSTALL_ORDER}
+    assert set(jobs) == set(INSTALL_ORDER)
+    # Each step waits for the one before it (other one-shots, such as a backup before the
+    # migrations, may run in between).
+    for before, after in zip(INSTALL_ORDER, INSTALL_ORDER[1:]):
+        assert jobs[before].urn in waited_for(deployment, jobs[after]), (before, after)
+    waits = {"web": "sentry-upgrade", "events-consumer": "sentry-upgrade", "taskworker": "sentry-upgrade",
+             "snuba-errors-consumer": "snuba-bootstrap", "snuba-api": "snuba-bootstrap", "relay": "create-kafka-topics"}
+    for service, step in waits.items():
+        assert jobs[step].urn in found[service].dependencies, (service, step)
+    assert not [j for j in jobs.values() if j.urn in found["nginx"].dependencies]  # nginx waits for web only
+    if variant != "feature-complete":
+        assert not [j for j in jobs.values() if j.urn in waited_for(deployment, found["postgres"])]
+    assert jobs["sentry-upgrade"].inputs["spec"]["template"]["spec"]["containers"][0]["args"] == [
+        "sentry", "upgrade", "--noinput", "--create-kafka-topics"]
+
+
+def waited_for(deployment: Deployment, resource) -> set[str]:
+    """Every URN `resource` waits for, directly or through what it waits for."""
+    seen: set[str] = set()
+    todo = list(resource.dependencies)
+    while todo:
+        urn = todo.pop()
+        if urn not in seen:
+            seen.add(urn)
+            todo.extend(deployment.by_urn(urn).dependencies)
+    return seen
+
+
+def test_services_get_pulumi_wait_long_enough_for_their_slowest_allowed_start(deployments):
+    deployment = deployments["errors-only"]
+    for name in ("events-consumer", "snuba-errors-consumer", "web"):
+        startup = containers(deployment.one("Deployment", name))[0]["startupProbe"]
+        window = startup["periodSeconds"] * startup["failureThreshold"]
+        timeout = deployment.one("Deployment", name).options["custom_timeouts"]
+        assert timeout and int(timeout.rstrip("s")) > window, (name, timeout, window)
+    assert deployment.one("Deployment", "relay").options["custom_timeouts"] is None  # no check: Pulumi's default
+
+
+# --- DSNs and modes -----------------------------------------------------------------------------
+
+def test_the_backends_dsn_lands_in_scenario_4s_secret_in_its_application_namespace(deployments):
+    deployment = deployments["errors-only"]
+    sink = deployment.one("Secret", "sentry-credentials")
+    assert sink.inputs["metadata"]["namespace"] == "shop" and sink.secret("stringData")
+    dsn = deployment.outputs["dsns"]["backend"]
+    assert sink.inputs["stringData"] == {"dsn": dsn}
+    assert re.fullmatch(rf"https://[0-9a-f]{{32}}@{re.escape(HOST)}/\d+", dsn)
+    assert deployment.outputs["dsnDeliveries"] == {"0": "secret shop/sentry-credentials key dsn"}
+    assert {"dsns", "authToken", "adminPassword"} <= deployment.secret_outputs
+
+
+def test_under_preview_nothing_fails_and_the_dsns_stay_unknown(deployments):
+    previewed = deployments["preview"]
+    assert "dsns" not in previewed.known_outputs and "dsns" in previewed.secret_outputs
+    assert names(previewed, "Deployment") == names(deployments["errors-only"], "Deployment")
+
+
+def test_render_mode_writes_every_manifest_and_says_the_dsns_cannot_be_known(deployments):
+    rendered = deployments["feature-complete"]
+    provider = next(d for d in rendered.declared if d.typ == "pulumi:providers:kubernetes")
+    assert provider.inputs["renderYamlToDirectory"]
+    assert "dsns" not in rendered.known_outputs
+    assert not [r for r in rendered.reads() if r.typ.startswith("kubernetes:")]  # nothing to read back
+    assert rendered.outputs["dsnDeliveries"] == {"0": "not delivered: rendering manifests only"}
+    assert "sentry-credentials" not in names(rendered, "Secret")
+    assert {j.inputs["metadata"]["labels"]["app.kubernetes.io/component"] for j in rendered.of_kind("Job")} == \
+        set(INSTALL_ORDER)
+
+
+# --- secrets, edge, probes, limits, security -----------------------------------------------------
+
+@pytest.mark.parametrize("variant", ["errors-only", "feature-complete", "preview"])
+def test_no_secret_is_ever_in_clear_and_none_in_a_config_map(deployments, variant):
+    deployment = deployments[variant]
+    secrets = (*GENERATED, MAIL_PASSWORD, *EXTERNAL_PASSWORDS)
+    assert [v for v in secrets if v in in_clear(deployment)] == []
+    for config in deployment.of_kind("ConfigMap"):
+        assert not [v for v in secrets for s in plain_strings(config.raw) if v in s], config.object_name
+        assert config.object_name != "redis-conf" and not config.object_name.endswith("-report")
+    if variant == "feature-complete":  # the operator's passwords reached the pods, through Secrets
+        env = deployment.one("Secret", "web-env").inputs["stringData"]
+        assert PG in env.values() and KAFKA in env.values()
+
+
+def test_the_ingress_serves_the_url_with_tls_from_the_issuer_to_nginx_with_upstreams_body_size(deployments):
+    ingress = deployments["errors-only"].one("Ingress", "sentry").inputs
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-prod",
+                                                  "nginx.ingress.kubernetes.io/proxy-body-size": "100m"}
+    assert ingress["spec"]["tls"] == [{"hosts": [HOST], "secretName": "sentry-tls"}]
+    (rule,) = ingress["spec"]["rules"]
+    assert rule["host"] == HOST
+    assert rule["http"]["paths"] == [{"path": "/", "pathType": "Prefix",
+                                      "backend": {"service": {"name": "nginx", "port": {"number": 80}}}}]
+
+
+def test_probes_come_from_upstreams_health_checks_consumers_liveness_only(deployments):
+    deployment = deployments["errors-only"]
+    web = containers(deployment.one("Deployment", "web"))[0]
+    assert web["readinessProbe"]["httpGet"] == {"path": "/_health/", "port": 9000} == web["livenessProbe"]["httpGet"]
+    snuba = containers(deployment.one("Deployment", "snuba-api"))[0]
+    assert snuba["readinessProbe"]["httpGet"] == {"path": "/health", "port": 1218}
+    for name in ("events-consumer", "snuba-errors-consumer", "post-process-forwarder-errors"):
+        consumer = containers(deployment.one("Deployment", name))[0]
+        assert "readinessProbe" not in consumer, name  # a second probe would eat the heartbeat file
+        assert "/tmp/health.txt" in consumer["livenessProbe"]["exec"]["command"][-1], name
+        assert consumer["livenessProbe"]["periodSeconds"] == 60 and consumer["livenessProbe"]["failureThreshold"] == 3
+    postgres = containers(deployment.one("StatefulSet", "postgres"))[0]
+    assert postgres["readinessProbe"]["exec"]["command"] == ["sh", "-c", "pg_isready -U postgres"]
+    for name in ("relay", "taskscheduler", "sentry-cleanup"):  # upstream checks none of these
+        assert not {"startupProbe", "readinessProbe", "livenessProbe"} & set(
+            containers(deployment.one("Deployment", name))[0]), name
+
+
+@pytest.mark.parametrize("variant, ceiling", [("errors-only", 7000), ("feature-complete", 14000)])
+def test_every_container_has_limits_and_running_services_fit_upstreams_host_minimum(deployments, variant, ceiling):
+    deployment = deployments[variant]
+    running = 0
+    for name, d in workloads(deployment).items():
+        for container in containers(d):
+            limits, requests = container["resources"]["limits"], container["resources"]["requests"]
+            assert limits["memory"].endswith("Mi") and limits["cpu"].endswith("m"), name
+            assert int(requests["memory"][:-2]) <= int(limits["memory"][:-2]), name
+            if d.kind in ("Deployment", "StatefulSet"):
+                replicas = d.inputs["spec"].get("replicas", 1)
+                running += int(limits["memory"][:-2]) * replicas
+    assert 0 < running <= ceiling
+
+
+def test_first_party_images_run_as_their_numeric_non_root_users(deployments):
+    expected = {"relay": 65532, "symbolicator": 65532, "taskbroker": 1000, "vroom": 1000, "uptime-checker": 1000,
+                "launchpad-taskworker": 1000, "web": 999, "snuba-api": 1000}
+    for name, uid in expected.items():
+        pod = pod_spec(workloads(deployments["feature-complete"])[name])
+        context = pod["containers"][0]["securityContext"]
+        assert (context["runAsNonRoot"], context["runAsUser"], context["runAsGroup"]) == (True, uid, uid), name
+        assert pod["securityContext"]["fsGroup"] == uid, name
+
+
+@pytest.mark.parametrize("variant", ["errors-only", "feature-complete"])
+def test_every_pod_is_non_root_with_a_numeric_user_unless_its_image_must_start_as_root(deployments, variant):
+    roots = {n for n in catalog.CATALOG if catalog.image(n, SentrySettings()).root}
+    for name, d in workloads(deployments[variant]).items():
+        context = pod_spec(d)["containers"][0]["securityContext"]
+        assert context["allowPrivilegeEscalation"] is False and context["capabilities"]["drop"] == ["ALL"], name
+        if name in roots:
+            assert context["runAsNonRoot"] is False and "runAsUser" not in context, name
+        else:
+            # Kubernetes cannot verify a named image USER as non-root: every such pod names its uid.
+            assert context["runAsNonRoot"] is True and isinstance(context.get("runAsUser"), int), name
+            assert "add" not in context["capabilities"], name
+    assert roots == {"smtp", "postgres", "clickhouse", "seaweedfs", "nginx"}
+
+
+def test_a_default_deny_namespace_with_one_allow_policy_per_workload(deployments):
+    deployment = deployments["errors-only"]
+    deny = deployment.one("NetworkPolicy", "default-deny").inputs["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    every = set(workloads(deployment))
+    assert names(deployment, "NetworkPolicy") == {"default-deny"} | {f"{w}-traffic" for w in every}
+    nginx = deployment.one("NetworkPolicy", "nginx-traffic").inputs["spec"]["ingress"]
+    assert {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+            "ports": [{"port": 80, "protocol": "TCP"}]} in nginx
+    (rule,) = deployment.one("NetworkPolicy", "postgres-traffic").inputs["spec"]["ingress"]
+    clients = rule["from"][0]["podSelector"]["matchExpressions"][0]["values"]
+    # Sentry reaches Postgres through pgbouncer only; what else may is what the description says.
+    assert "pgbouncer" in clients and "web" not in clients
+    assert clients == sorted(spec_of(deployment).clients_of("postgres"))
+
+
+def test_sentry_treats_the_pod_network_as_internal_so_symbolicators_system_token_works(deployments):
+    # A secret `sentry` section (the mail password) makes every rendered file a Secret.
+    conf = deployments["errors-only"].one("Secret", "sentry-conf-py").inputs["stringData"]["content"]
+    assert f"INTERNAL_SYSTEM_IPS = ({POD_CIDR!r},)" in conf
+
+
+def test_shared_volumes_get_the_read_write_many_class_and_the_stores_block_storage(deployments):
+    deployment = deployments["feature-complete"]
+    data = deployment.one("PersistentVolumeClaim", "sentry-data").inputs["spec"]
+    assert data["accessModes"] == ["ReadWriteMany"] and data["storageClassName"] == "shared-rwx"
+    (template,) = deployment.one("StatefulSet", "taskbroker").inputs["spec"]["volumeClaimTemplates"]
+    assert template["spec"]["accessModes"] == ["ReadWriteOnce"] and template["spec"]["storageClassName"] == "fast-ssd"
+
+
+def test_external_stores_are_reached_only_at_the_addresses_the_operator_gave(deployments):
+    egress = deployments["feature-complete"].one("NetworkPolicy", "snuba-api-traffic").inputs["spec"]["egress"]
+    blocks = {tuple(p["port"] for p in r["ports"]): [t["ipBlock"]["cidr"] for t in r["to"]]
+              for r in egress if "ipBlock" in r["to"][0]}
+    assert blocks[(9440, 8443)] == ["10.20.3.0/24"] and blocks[(9096,)] == ["10.20.2.0/24"]
+
+
+@pytest.mark.parametrize("kubernetes, key, message", [
+    ({"gateway": {"name": "public", "namespace": "gateway-system"}, "ingress": {"className": "nginx"}},
+     "kubernetes.ingress", "cannot be combined with kubernetes.gateway"),
+    ({"gateway": {"namespace": "gateway-system"}}, "kubernetes.gateway.name", "is required"),
+    ({"gateway": {"name": "public", "namespace": "Gateway_System"}}, "kubernetes.gateway.namespace", "must be"),
+    ({"gateway": {"name": "public", "namespace": "gw", "listener": "https"}}, "kubernetes.gateway.listener", ""),
+])
+def test_gateway_settings_are_refused_by_their_full_key(kubernetes, key, message):
+    with pytest.raises(Exception) as error:
+        deploy({**BASE, "kubernetes": kubernetes})
+    assert f"error-tracking:{key}: {message}" in str(error.value)
+
