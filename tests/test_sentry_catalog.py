@@ -63,9 +63,11 @@ DEVIATIONS = {
         **{n: {"SENTRY_POSTGRES_PASSWORD", "SENTRY_REDIS_PASSWORD"} for n in SENTRY_SHAPED},
         **{n: {"CLICKHOUSE_PASSWORD", "REDIS_PASSWORD"} | TAG_DIFFERENCES["snuba_env"]
            for n, e in catalog.CATALOG.items() if e.shape == catalog.SNUBA},
-        "postgres": {"POSTGRES_PASSWORD"}, "pgbouncer": {"DB_PASSWORD", "PGPASSWORD"},
+        # Data one level below the volume root (lost+found on block storage); a password.
+        "postgres": {"POSTGRES_PASSWORD", "PGDATA"}, "pgbouncer": {"DB_PASSWORD", "PGPASSWORD"},
         "redis": {"REDISCLI_AUTH", "VALKEYCLI_AUTH"}, "clickhouse": {"CLICKHOUSE_DEFAULT_PASSWORD"},
-        "kafka": {"KAFKA_HEAP_OPTS", "KAFKA_LOG_RETENTION_BYTES", "KAFKA_LOG_SEGMENT_BYTES", "KAFKA_LOG_ROLL_HOURS"},
+        "kafka": {"KAFKA_HEAP_OPTS", "KAFKA_LOG_RETENTION_BYTES", "KAFKA_LOG_SEGMENT_BYTES", "KAFKA_LOG_ROLL_HOURS",
+                  "KAFKA_LOG_DIRS"},
         # Relay's key pair as its own override variables instead of credentials.json (files/relay.py).
         "relay": {"RELAY_ID", "RELAY_PUBLIC_KEY", "RELAY_SECRET_KEY", "RELAY_REDIS_URL"},
     },

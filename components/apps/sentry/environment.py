@@ -142,8 +142,14 @@ def _redis(settings, context) -> Env:
     return {}, {"REDISCLI_AUTH": password, "VALKEYCLI_AUTH": password}
 
 
+# Data one directory below the volume's root: a fresh block-storage volume (ext4) holds
+# lost+found at its root, which initdb and Kafka refuse as a data directory.
+POSTGRES_DATA = "/var/lib/postgresql/data/pgdata"
+KAFKA_DATA = "/var/lib/kafka/data/logs"
+
+
 def _postgres(settings, context) -> Env:
-    return {}, {"POSTGRES_PASSWORD": context.secrets.postgres_password}
+    return {"PGDATA": POSTGRES_DATA}, {"POSTGRES_PASSWORD": context.secrets.postgres_password}
 
 
 def _pgbouncer(settings, context) -> Env:
@@ -164,8 +170,8 @@ def _pgbouncer(settings, context) -> Env:
 
 def _kafka(settings, context) -> Env:
     """Upstream's single KRaft node, its heap and retention bounded (files/kafka.py)."""
-    return kafka_environment(settings.resources_for("kafka").memory_mb, settings.kafka.retention_hours,
-                             settings.kafka.retention_bytes), {}
+    return {**kafka_environment(settings.resources_for("kafka").memory_mb, settings.kafka.retention_hours,
+                                settings.kafka.retention_bytes), "KAFKA_LOG_DIRS": KAFKA_DATA}, {}
 
 
 def _clickhouse(settings, context) -> Env:
