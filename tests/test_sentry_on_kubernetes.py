@@ -486,6 +486,14 @@ def test_shared_volumes_get_the_read_write_many_class_and_the_stores_block_stora
     assert template["spec"]["accessModes"] == ["ReadWriteOnce"] and template["spec"]["storageClassName"] == "fast-ssd"
 
 
+def test_caches_and_logs_of_one_service_live_in_its_pods_not_in_claims(deployments):
+    deployment = deployments["feature-complete"]
+    claims = names(deployment, "PersistentVolumeClaim")
+    assert not {"sentry-nginx-cache", "sentry-nginx-www", "sentry-kafka-log", "sentry-clickhouse-log"} & claims
+    nginx = deployment.one("Deployment", "nginx").inputs["spec"]["template"]["spec"]["volumes"]
+    assert {v["name"]: "emptyDir" in v for v in nginx}["sentry-nginx-cache"]
+
+
 def test_external_stores_are_reached_only_at_the_addresses_the_operator_gave(deployments):
     egress = deployments["feature-complete"].one("NetworkPolicy", "snuba-api-traffic").inputs["spec"]["egress"]
     blocks = {tuple(p["port"] for p in r["ports"]): [t["ipBlock"]["cidr"] for t in r["to"]]

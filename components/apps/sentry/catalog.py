@@ -309,6 +309,9 @@ VOLUMES = {
 }
 
 # Stores the operator can run outside (`sentry.external.*`), and the bundled service each replaces.
+# Caches and logs of one service: on Kubernetes each pod's own emptyDir instead of a claim.
+LOCAL_VOLUMES = frozenset({"sentry-nginx-cache", "sentry-nginx-www", "sentry-kafka-log", "sentry-clickhouse-log",
+                           "sentry-secrets", "sentry-smtp-log"})
 EXTERNAL_REPLACES = {"postgres": "postgres", "redis": "redis", "kafka": "kafka", "clickhouse": "clickhouse",
                      "s3": "seaweedfs"}
 

@@ -226,5 +226,6 @@ def volumes(settings: "SentrySettings", built: tuple[spec.Service, ...]) -> tupl
     bound = topics.disk_bound_bytes(kafka_topics(settings))
     if bound is not None:
         sizes["sentry-kafka"] = math.ceil(bound / (1 << 30)) + 2
-    return tuple(spec.Volume(name, sizes[name], shared=count > 1, data=catalog.VOLUMES[name][1])
+    return tuple(spec.Volume(name, sizes[name], shared=count > 1, data=catalog.VOLUMES[name][1],
+                             local=name in catalog.LOCAL_VOLUMES)
                  for name, count in users.items())
