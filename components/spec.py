@@ -55,20 +55,11 @@ class HealthCheck:
 
 @dataclass(frozen=True)
 class Resources:
-    """Limits a container may not exceed; requests are what it is guaranteed (Kubernetes)."""
+    """What a container may use; platforms that schedule by requests (Kubernetes) request exactly
+    this much, so a node is never promised more than it has."""
 
     memory_mb: int
     cpu: float
-    memory_request_mb: Optional[int] = None
-    cpu_request: Optional[float] = None
-
-    @property
-    def requested_memory_mb(self) -> int:
-        return self.memory_request_mb or self.memory_mb
-
-    @property
-    def requested_cpu(self) -> float:
-        return self.cpu_request or self.cpu
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob")
 
 def sample_spec(*, with_postgres: bool = True, worker_replicas: int = 1,
                 app_key: str = APP_KEY, file_secret: str = FILE_SECRET, plain_file: str = PLAIN_FILE) -> AppSpec:
-    small = Resources(memory_mb=512, cpu=0.5, memory_request_mb=256, cpu_request=0.25)
+    small = Resources(memory_mb=512, cpu=0.5)
     db = ("postgres",) if with_postgres else ()
     app_env = {"PORT": "8000", "APP_DOMAIN": "https://errors.example.com"}
     app_secrets = {"SECRET_KEY": app_key, "DATABASE_URL": f"postgres://app:{PG_PASSWORD}@postgres:5432/app"}

@@ -115,8 +115,8 @@ def test_every_container_has_its_resources_and_a_hardened_security_context(varia
         (c,) = pod["containers"]
         assert c["resources"] == {
             "limits": {"memory": f"{w.resources.memory_mb}Mi", "cpu": f"{round(w.resources.cpu * 1000)}m"},
-            "requests": {"memory": f"{w.resources.requested_memory_mb}Mi",
-                         "cpu": f"{round(w.resources.requested_cpu * 1000)}m"},
+            "requests": {"memory": f"{w.resources.memory_mb}Mi",
+                         "cpu": f"{round(w.resources.cpu * 1000)}m"},
         }, w.name
         sc = c["securityContext"]
         assert sc["allowPrivilegeEscalation"] is False, w.name

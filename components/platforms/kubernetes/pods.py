@@ -15,7 +15,7 @@ from components.spec import CommandProbe, HealthCheck, HttpProbe, Port, Resource
 def resources(r: Resources) -> dict[str, Any]:
     return {
         "limits": {"memory": f"{r.memory_mb}Mi", "cpu": _cpu(r.cpu)},
-        "requests": {"memory": f"{r.requested_memory_mb}Mi", "cpu": _cpu(r.requested_cpu)},
+        "requests": {"memory": f"{r.memory_mb}Mi", "cpu": _cpu(r.cpu)},
     }
 
 
