@@ -117,3 +117,26 @@ def test_a_failed_upload_is_recorded_and_leaves_the_local_backups_alone(shell, s
     assert "upload to" in (backups / ".last-offsite-failed").read_text()
     assert dump.read_text() == "dump"
     assert not healthy(shell, backups)
+
+
+def test_sentry_sends_its_clickhouse_archives_and_each_set_after_the_files_it_names(shell, site):
+    backups, bucket = site
+    names = ("postgres-20261101T030000Z.dump", "clickhouse-20261101T030500Z.tar",
+             "clickhouse-20261101T030500Z.tar.sha256", "clickhouse-20261101T030500Z.tar.tables",
+             "sentry-20261101T030500Z.set", ".partial-clickhouse-20261102T030500Z.tar")
+    for name in names:
+        (backups / name).write_text(name)
+    # rclone, recording each call: the sets must go in a pass of their own, after the data.
+    tools, calls = backups.parent / "tools", backups.parent / "calls"
+    tools.mkdir()
+    (tools / "rclone").write_text(f'#!/bin/sh\necho "$*" >> {calls}\nexec {shutil.which("rclone")} "$@"\n')
+    (tools / "rclone").chmod(0o755)
+    result = run(shell, backups, bucket, BACKUP_NAME="postgres", OFFSITE_PREFIX="errors/sentry",
+                 OFFSITE_INCLUDE="clickhouse-*.tar clickhouse-*.tar.sha256 clickhouse-*.tar.tables",
+                 OFFSITE_LAST="sentry-*.set", PATH=f"{tools}:{os.environ['PATH']}")
+    assert result.returncode == 0, result.stderr
+    remote = bucket / "errors" / "sentry"
+    assert sorted(p.name for p in remote.iterdir()) == sorted(names[:5])
+    copies = [line for line in calls.read_text().splitlines() if line.startswith("copy ")]
+    assert len(copies) == 2 and "sentry-*.set" not in copies[0] and "--include sentry-*.set" in copies[1]
+    assert "clickhouse-*.tar" not in copies[1]

@@ -270,3 +270,25 @@ def test_run_keeps_checking_and_stays_alive_while_it_does(tmp_path, web):
         process.wait()
     assert [p["text"].split(":")[0] for p in web.posts] == ["[error tracking] FAILING"]
     assert json.loads((tmp_path / "state.json").read_text())["web"]["alerted"] is True
+
+
+def test_more_jobs_beside_the_backups_are_checked_by_their_result_files(tmp_path):
+    config = from_environment({"WATCHDOG_BACKUP_DIR": str(tmp_path), "WATCHDOG_BACKUP_NAME": "postgres",
+                               "WATCHDOG_RESULTS": "clickhouse-backup:26,clickhouse-drill:840"})
+    assert config.results == {"clickhouse-backup": 26, "clickhouse-drill": 840}
+    (tmp_path / ".last-clickhouse-backup-ok").write_text("ok")
+    (tmp_path / ".last-clickhouse-drill-failed").write_text("2026-08-01T05:00:00Z table errors_local came back empty")
+    results = checks.docker_checks(config)
+    assert results["clickhouse-backup"].ok
+    assert not results["clickhouse-drill"].ok and "came back empty" in results["clickhouse-drill"].detail
+    with pytest.raises(ConfigError, match="WATCHDOG_RESULTS"):
+        from_environment({"WATCHDOG_RESULTS": "clickhouse-backup"})
+
+
+def test_the_kubernetes_form_follows_the_clickhouse_cronjobs_too():
+    config = from_environment({"WATCHDOG_MODE": "kubernetes",
+                               "WATCHDOG_CLICKHOUSE_BACKUP_CRONJOB": "clickhouse-backup",
+                               "WATCHDOG_CLICKHOUSE_BACKUP_MAX_AGE_HOURS": "26",
+                               "WATCHDOG_CLICKHOUSE_DRILL_CRONJOB": "clickhouse-drill",
+                               "WATCHDOG_CLICKHOUSE_DRILL_MAX_AGE_HOURS": "840"})
+    assert config.cronjobs == {"clickhouse-backup": ("clickhouse-backup", 26), "clickhouse-drill": ("clickhouse-drill", 840)}

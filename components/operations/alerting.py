@@ -59,6 +59,11 @@ class Watched:
     database_name: Optional[str] = None  # dumps are named after it (None: no backups)
     email_url: Optional[str] = None  # the app's SMTP URL (secret), for alerts.email
     email_from: Optional[str] = None
+    # More scheduled tasks to follow, daily (backup freshness) or monthly (drill age): on Docker
+    # by the `.last-<name>-ok/-failed` files they write beside the backups, on Kubernetes by
+    # their CronJobs (Sentry: clickhouse-backup, clickhouse-drill).
+    daily_jobs: tuple[str, ...] = ()
+    monthly_jobs: tuple[str, ...] = ()
 
 
 def heartbeat_volume() -> Volume:
@@ -148,6 +153,9 @@ def watchdog_service(
             env["WATCHDOG_DRILL_MAX_AGE_DAYS"] = str(DRILL_MAX_AGE_DAYS)
         if backup.offsite:
             env["WATCHDOG_OFFSITE_MAX_AGE_HOURS"] = str(alerts.backup_max_age_hours)
+        jobs = _jobs(watched, backup, alerts)
+        if jobs:
+            env["WATCHDOG_RESULTS"] = ",".join(f"{name}:{hours}" for name, hours in jobs.items())
         mounts.append(Mount(BACKUPS_VOLUME, BACKUP_DIR, read_only=True))
     service = Service(
         name="watchdog",
@@ -172,9 +180,10 @@ def watchdog_scheduled(
     env = {**common.pop("env"), "WATCHDOG_STATE_CONFIGMAP": STATE_CONFIGMAP}
     if watched.worker:
         env["WATCHDOG_WORKER_DEPLOYMENT"] = watched.worker
-    for check, max_age in followed_tasks(backup, alerts).items():
-        env[f"WATCHDOG_{check.upper()}_CRONJOB"] = check
-        env[f"WATCHDOG_{check.upper()}_MAX_AGE_HOURS"] = str(max_age)
+    for check, max_age in followed_tasks(backup, alerts, watched).items():
+        variable = check.upper().replace("-", "_")
+        env[f"WATCHDOG_{variable}_CRONJOB"] = check
+        env[f"WATCHDOG_{variable}_MAX_AGE_HOURS"] = str(max_age)
     common["egress"] = (*common["egress"], Egress("kubernetes-api", (443, 6443)))
     return ScheduledTask(
         name="watchdog",
@@ -185,7 +194,8 @@ def watchdog_scheduled(
     )
 
 
-def followed_tasks(backup: Optional[BackupSettings], alerts: AlertSettings) -> dict[str, int]:
+def followed_tasks(backup: Optional[BackupSettings], alerts: AlertSettings,
+                   watched: Optional[Watched] = None) -> dict[str, int]:
     """The scheduled tasks the Kubernetes watchdog follows, with the age their last success may reach."""
     if not (backup and backup.enabled):
         return {}
@@ -194,6 +204,16 @@ def followed_tasks(backup: Optional[BackupSettings], alerts: AlertSettings) -> d
         result["drill"] = DRILL_MAX_AGE_DAYS * 24
     if backup.offsite:
         result["offsite"] = alerts.backup_max_age_hours
+    return {**result, **_jobs(watched, backup, alerts)}
+
+
+def _jobs(watched: Optional[Watched], backup: BackupSettings, alerts: AlertSettings) -> dict[str, int]:
+    """The app's own further jobs (Watched.daily_jobs, monthly_jobs) with their maximum ages."""
+    if watched is None:
+        return {}
+    result = {name: alerts.backup_max_age_hours for name in watched.daily_jobs}
+    if backup.drill.enabled:
+        result.update({name: DRILL_MAX_AGE_DAYS * 24 for name in watched.monthly_jobs})
     return result
 
 
@@ -205,7 +225,7 @@ def rbac_rules(watched: Watched, backup: Optional[BackupSettings], alerts: Alert
     if watched.worker:
         rules.append({"api_groups": ["apps"], "resources": ["deployments"],
                       "resource_names": [watched.worker], "verbs": ["get"]})
-    cronjobs = sorted(followed_tasks(backup, alerts))
+    cronjobs = sorted(followed_tasks(backup, alerts, watched))
     if cronjobs:
         rules.append({"api_groups": ["batch"], "resources": ["cronjobs"],
                       "resource_names": cronjobs, "verbs": ["get"]})

@@ -3,7 +3,8 @@
 An app passes the database it runs (a components.stores.Database: name, user, secret password,
 host = its Postgres service) and the parsed `backup:` settings; platforms realize the rest. The
 postgres-side workloads run the deployed Postgres image, so pg_dump, pg_restore and the server
-always share a major version, as uid 999 (the image's postgres user) with a read-only root.
+always share a major version, as the backups volume's owner (Protected.uid: by default 999, the
+image's postgres user) with a read-only root. ClickHouse's counterparts are in clickhouse.py.
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ class Protected:
     # The names come from settings the operator set as secrets: they reach the drill as secrets.
     secret_checks: bool = False
     resources: Mapping[str, Resources] = field(default_factory=lambda: dict(DEFAULT_RESOURCES))
+    # The uid/gid the backup tools run as: the owner of the backups volume. Sentry's is ClickHouse's
+    # (its server writes its archives there too); GlitchTip's the Postgres image's own user.
+    uid: int = POSTGRES_UID
+    # Where statements about databases themselves connect: not the live one (Sentry's is `postgres`).
+    maintenance_database: str = "postgres"
+    # The backup sets (<set_name>-*.set) whose Postgres dump the drill restores; None: no sets.
+    set_name: Optional[str] = None
+    # More files the off-site copy sends (rclone patterns), and the sets, sent last.
+    offsite_include: tuple[str, ...] = ()
 
 
 def glitchtip_checks(organization: str, projects: Sequence[str]) -> tuple[str, dict[str, str]]:
@@ -77,8 +87,16 @@ def glitchtip_checks(organization: str, projects: Sequence[str]) -> tuple[str, d
     return sql, {"ORGANIZATION": organization, "PROJECTS": json.dumps(list(projects))}
 
 
-def backups_volume(size_gb: int = 20) -> Volume:
-    return Volume(BACKUPS_VOLUME, size_gb=size_gb)
+def sentry_checks(organization: str, projects: Sequence[str]) -> tuple[str, dict[str, str]]:
+    """Sentry's sanity checks and the names the bootstrap created, for `Protected`."""
+    sql = files.script_text("sentry_checks.sql")
+    return sql, {"ORGANIZATION": organization, "PROJECTS": json.dumps(list(projects))}
+
+
+def backups_volume(size_gb: int = 20, owner: Optional[int] = None, shared: bool = False) -> Volume:
+    """`owner`: the uid that writes it (a fresh Docker volume is root's); `shared` when a stateful
+    service mounts it too (Sentry's ClickHouse writes its archives there)."""
+    return Volume(BACKUPS_VOLUME, size_gb=size_gb, owner=owner, shared=shared)
 
 
 def config_files(app: Protected, backup: BackupSettings) -> tuple[ConfigFile, ...]:
@@ -105,7 +123,9 @@ def _postgres_tool(
         resources=app.resources[name],
         env={
             "PGHOST": db.host, "PGPORT": str(POSTGRES_PORT), "PGUSER": db.user, "PGDATABASE": db.name,
-            "BACKUP_DIR": BACKUP_DIR, **env,
+            "BACKUP_DIR": BACKUP_DIR,
+            **({} if app.maintenance_database == "postgres" else {"MAINTENANCE_DATABASE": app.maintenance_database}),
+            **env,
         },
         secret_env={"PGPASSWORD": pulumi.Output.secret(db.password)},
         files=(*files.script_mounts(*scripts), *extra_files),
@@ -114,8 +134,8 @@ def _postgres_tool(
         scratch=(Scratch("/tmp", 8),),
         depends_on=(db.host,),
         connects_to=(db.host,),
-        run_as_user=POSTGRES_UID,
-        run_as_group=POSTGRES_UID,
+        run_as_user=app.uid,
+        run_as_group=app.uid,
         read_only_root=True,
         **kwargs,
     )
@@ -128,7 +148,7 @@ def backup_task(app: Protected, backup: BackupSettings) -> ScheduledTask:
         {"RETENTION_DAYS": str(backup.retention_days)},
         command=("sh", f"{files.OPS_DIR}/backup.sh"),
         schedule=backup.schedule,
-        health=_health(("backup", app.database.name, str(DAILY_MAX_AGE_HOURS)), interval=300),
+        health=scheduled_health(("backup", app.database.name, str(DAILY_MAX_AGE_HOURS)), interval=300),
     ))
 
 
@@ -145,12 +165,13 @@ def drill_task(app: Protected, backup: BackupSettings) -> ScheduledTask:
         {
             "RETENTION_DAYS": str(backup.retention_days),
             "CHECKS_SQL": files.CHECKS_MOUNT.path,
+            **({"SET_NAME": app.set_name} if app.set_name else {}),
             **({} if app.secret_checks else checks),
         },
         extra_files=(files.CHECKS_MOUNT,),
         command=("sh", f"{files.OPS_DIR}/drill.sh"),
         schedule=backup.drill.schedule,
-        health=_health(("result", "drill", str(DRILL_MAX_AGE_DAYS * 24)), interval=3600),
+        health=scheduled_health(("result", "drill", str(DRILL_MAX_AGE_DAYS * 24)), interval=3600),
     )
     if app.secret_checks:
         tool["secret_env"] = {**tool["secret_env"], **{k: pulumi.Output.secret(v) for k, v in checks.items()}}
@@ -198,6 +219,10 @@ def offsite_task(app: Protected, backup: BackupSettings) -> Optional[ScheduledTa
     }
     if offsite.prefix:
         env["OFFSITE_PREFIX"] = offsite.prefix
+    if app.offsite_include:
+        env["OFFSITE_INCLUDE"] = " ".join(app.offsite_include)
+    if app.set_name:
+        env["OFFSITE_LAST"] = f"{app.set_name}-*.set"
     return ScheduledTask(
         name="offsite",
         image=RCLONE_IMAGE,
@@ -214,9 +239,9 @@ def offsite_task(app: Protected, backup: BackupSettings) -> Optional[ScheduledTa
         scratch=(Scratch("/tmp", 8),),
         egress=(Egress("object-storage", (_port(offsite.endpoint, 443),)),),
         schedule=offsite.schedule,
-        health=_health(("result", "offsite", str(DAILY_MAX_AGE_HOURS)), interval=600),
-        run_as_user=POSTGRES_UID,
-        run_as_group=POSTGRES_UID,
+        health=scheduled_health(("result", "offsite", str(DAILY_MAX_AGE_HOURS)), interval=600),
+        run_as_user=app.uid,
+        run_as_group=app.uid,
         read_only_root=True,
     )
 
@@ -240,7 +265,7 @@ def volume_owners_task(image: str, owners: Mapping[str, int]) -> Task:
     )
 
 
-def _health(args: tuple[str, ...], interval: int) -> HealthCheck:
+def scheduled_health(args: tuple[str, ...], interval: int) -> HealthCheck:
     # retries=1 and a start period of an hour: the first run (at start, when no recent result
     # exists) may take a while on a large database.
     return HealthCheck(

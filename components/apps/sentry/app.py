@@ -20,6 +20,7 @@ from components.apps.sentry.bootstrap_script import org_auth_token
 from components.apps.sentry.files import render_files
 from components.apps.sentry.files import env as file_env
 from components.apps.sentry.files_context import files_context
+from components.apps.sentry.operations import operations
 from components.apps.sentry.relay_keys import relay_credentials
 from components.apps.sentry.settings import SentrySettings
 from components.apps.site import Site, site_of
@@ -94,16 +95,19 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         install_commands.S3_SECRET_ACCESS_KEY: secret_values.object_store_secret_key,
         file_env.KAFKA_SASL_PASSWORD: secret_values.kafka_sasl_password,
     }
-    tasks = install.tasks(_explicit_sentry(steps), services, step_secrets)
+    # Backups, drills, off-site copies and the watchdog; the migrations wait for the pre-upgrade backups.
+    ops = operations(site, settings, services, secret_values)
+    tasks = ops.gate(install.tasks(_explicit_sentry(steps), services, step_secrets))
     files = _files(site, settings, secret_values)
     spec = AppSpec(
         name="sentry",
         version=settings.version,
-        services=install.wait_for_steps(services, tasks),
-        tasks=tasks,
-        volumes=shapes.volumes(settings, services),
+        services=(*ops.mount(install.wait_for_steps(services, tasks)), *ops.services),
+        tasks=(*ops.tasks, *tasks),
+        volumes=(*shapes.volumes(settings, services), *ops.volumes),
         entrypoint=Entrypoint(service="nginx", port=EDGE_PORT, health_path=HEALTH_PATH),
-        files=files,
+        scheduled=tuple(ops.scheduled),
+        files=(*files, *ops.files),
     )
     spec.validate()
     return spec

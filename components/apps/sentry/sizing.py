@@ -28,8 +28,11 @@ from components.spec import Resources
 from components.apps.sentry.catalog import ERRORS_ONLY, FEATURE_COMPLETE
 from components.apps.sentry.files import kafka as kafka_files
 
-# install/_min-requirements.sh MIN_RAM_HARD (MB): the most a profile's defaults may add up to.
+# install/_min-requirements.sh MIN_RAM_HARD (MB): the most a profile's defaults may add up to,
+# with the operations' containers (backups, drills, off-site copy, watchdog: components.operations;
+# OPERATIONS_MB at the most, everything on).
 HOST_MEMORY_MB = {ERRORS_ONLY: 7000, FEATURE_COMPLETE: 14000}
+OPERATIONS_MB = 416
 HOST_CPUS = {ERRORS_ONLY: 2, FEATURE_COMPLETE: 4}
 
 DEFAULT_TASKWORKER_CONCURRENCY = 4  # getsentry/self-hosted@26.8.0:.env SENTRY_TASKWORKER_CONCURRENCY
@@ -51,7 +54,7 @@ def _python(memory_mb: int, floor_mb: int, source: str, cpu: float = 0.5) -> Siz
 _RUST_CONSUMER = Size(112, 0.25, 96, "snuba rust-consumer: the Python CLI stays resident (~70-95 MiB, #2064) "
                                      "around the Rust processor")
 _SNUBA_PYTHON = Size(112, 0.25, 96, "Python Snuba process: 71-97 MiB measured (#2064)")
-_SENTRY_CONSUMER = _python(384, 256, "Sentry consumer: 407-637 MiB under load (#2539), 102 MiB idle (#2064)")
+_SENTRY_CONSUMER = _python(320, 256, "Sentry consumer: 407-637 MiB under load (#2539), 102 MiB idle (#2064)")
 _SENTRY_SMALL_CONSUMER = _python(320, 256, "Sentry consumer with little traffic (same process as above)")
 
 # Errors-only defaults; FEATURE_COMPLETE_DEFAULTS below adds its services and raises a few.
@@ -62,10 +65,10 @@ DEFAULTS: Mapping[str, Size] = {
     "postgres": Size(320, 1.0, 256, "shared_buffers 128 MB (image default) + ~20 backends pooled by pgbouncer"),
     "pgbouncer": Size(32, 0.25, 16, "pgbouncer: ~2 kB per client connection"),
     "kafka": Size(640, 1.0, 512, "JVM: heap is half the limit (kafka_heap_mb); 1.40 GiB at a 1 GB heap (#2539)"),
-    "clickhouse": Size(896, 1.0, 768, "ClickHouse caps itself at clickhouse_max_memory_ratio of this limit"),
+    "clickhouse": Size(768, 1.0, 768, "ClickHouse caps itself at clickhouse_max_memory_ratio of this limit"),
     "seaweedfs": Size(128, 0.25, 96, "weed mini: one Go process (master, volume, filer, S3)"),
     "nginx": Size(32, 0.25, 16, "nginx: 7-12 MiB measured (#1719, #3330)"),
-    "snuba-api": Size(192, 0.5, 160, "Snuba API: 1 worker x 8 threads (snuba settings_self_hosted API_*)"),
+    "snuba-api": Size(160, 0.5, 128, "Snuba API: 1 worker x 8 threads (snuba settings_self_hosted API_*)"),
     "snuba-errors-consumer": _RUST_CONSUMER,
     "snuba-outcomes-consumer": _RUST_CONSUMER,
     "snuba-outcomes-billing-consumer": _RUST_CONSUMER,
@@ -75,22 +78,22 @@ DEFAULTS: Mapping[str, Size] = {
     "snuba-subscription-consumer-eap-items": _SNUBA_PYTHON,
     "symbolicator": Size(192, 0.5, 128, "Symbolicator (Rust); debug files are mmapped page cache"),
     "symbolicator-cleanup": Size(32, 0.1, 24, "Symbolicator cleanup: an hourly pass over the cache"),
-    "relay": Size(192, 0.5, 128, "Relay (Rust): 34 MiB idle (#1719); envelopes buffered in memory"),
+    "relay": Size(160, 0.5, 128, "Relay (Rust): 34 MiB idle (#1719); envelopes buffered in memory"),
     "taskbroker": Size(96, 0.25, 64, "taskbroker (Rust) with its SQLite inflight store"),
     "web": _python(1024, 768, "uWSGI 3 workers x 4 threads (sentry.conf SENTRY_WEB_OPTIONS): 1.08 GiB (#2539)",
                    cpu=1.0),
     "events-consumer": _SENTRY_CONSUMER,
     "attachments-consumer": _SENTRY_CONSUMER,
-    "post-process-forwarder-errors": _python(288, 224, "post-process forwarder: 102 MiB measured (#2064)"),
-    "sentry-cleanup": _python(288, 256, "`sentry cleanup` once a day; the loop around it is a shell", cpu=0.25),
-    "taskscheduler": _python(256, 224, "taskworker-scheduler: one Sentry process", cpu=0.25),
+    "post-process-forwarder-errors": _python(256, 224, "post-process forwarder: 102 MiB measured (#2064)"),
+    "sentry-cleanup": _python(256, 224, "`sentry cleanup` once a day; the loop around it is a shell", cpu=0.25),
+    "taskscheduler": _python(224, 192, "taskworker-scheduler: one Sentry process", cpu=0.25),
     "taskworker": _python(512, 320, "taskworker_memory_mb(concurrency)", cpu=1.0),
 }
 
 FEATURE_COMPLETE_DEFAULTS: Mapping[str, Size] = {
     **DEFAULTS,
     "kafka": Size(768, 1.0, 512, "JVM: heap is half the limit; twice the topics of errors-only"),
-    "clickhouse": Size(1024, 1.0, 768, "ClickHouse caps itself at clickhouse_max_memory_ratio of this limit"),
+    "clickhouse": Size(896, 1.0, 768, "ClickHouse caps itself at clickhouse_max_memory_ratio of this limit"),
     **{name: _RUST_CONSUMER for name in (
         "snuba-transactions-consumer", "snuba-replays-consumer", "snuba-issue-occurrence-consumer",
         "snuba-metrics-consumer", "snuba-generic-metrics-counters-consumer", "snuba-profiling-profiles-consumer",

@@ -2,7 +2,9 @@
 # into a scratch database on the same server, checked, and dropped. The outcome is recorded beside
 # the backups, for health checks and the watchdog: .last-drill-ok (time and dump) or
 # .last-drill-failed (time and reason); a failed drill exits non-zero.
-# Environment: as restore.sh, plus DRILL_DATABASE (default <db>_drill).
+# With SET_NAME (Sentry: sentry), the dump named by the newest backup set is drilled, so that the
+# Postgres half of the set the ClickHouse drill checks is the one checked here.
+# Environment: as restore.sh, plus DRILL_DATABASE (default <db>_drill), SET_NAME.
 . "$(dirname "$0")/common.sh"
 
 here="$(dirname "$0")"
@@ -22,7 +24,21 @@ fail() {
   die "restore drill failed: $1"
 }
 
-dump="$(newest_dump)"
+# The dump of the newest backup set when there is one, else the newest verified dump.
+dump_to_drill() {
+  if [ -n "${SET_NAME:-}" ]; then
+    # shellcheck disable=SC2012 # our own file names: no spaces or newlines
+    set_file="$(ls -1t "$BACKUP_DIR/$SET_NAME"-*.set 2>/dev/null | head -n 1)"
+    named="$( [ -z "$set_file" ] || sed -n 's/^postgres=//p' "$set_file" | head -n 1)"
+    if [ -n "$named" ] && [ -f "$BACKUP_DIR/$named" ]; then
+      printf '%s\n' "$BACKUP_DIR/$named"
+      return
+    fi
+  fi
+  newest_dump
+}
+
+dump="$(dump_to_drill)"
 if [ -z "$dump" ]; then
   # A fresh install: no dump exists yet, so the drill takes one (the same script as the daily run).
   log "no verified dump yet: taking one with backup.sh first"

@@ -17,6 +17,11 @@ class ConfigError(Exception):
     pass
 
 
+# The scheduled tasks a Kubernetes watchdog may follow: WATCHDOG_<NAME>_CRONJOB (dashes as
+# underscores) names the CronJob, WATCHDOG_<NAME>_MAX_AGE_HOURS the age its last success may reach.
+CRONJOB_CHECKS = ("backup", "drill", "offsite", "clickhouse-backup", "clickhouse-drill")
+
+
 @dataclass(frozen=True)
 class Config:
     mode: str  # "docker" or "kubernetes"
@@ -33,6 +38,8 @@ class Config:
     backup_max_age_hours: int = 26
     drill_max_age_days: Optional[int] = None
     offsite_max_age_hours: Optional[int] = None
+    # More jobs recording .last-<name>-ok/-failed beside the backups: name -> max age (hours).
+    results: Mapping[str, int] = field(default_factory=dict)
     disk_free_percent: Optional[int] = None
     # kubernetes mode: objects by name in the pod's namespace
     state_configmap: Optional[str] = None
@@ -82,10 +89,18 @@ def from_environment(env: Mapping[str, str] = os.environ) -> Config:
     if mode not in ("docker", "kubernetes"):
         raise ConfigError(f"WATCHDOG_MODE must be docker or kubernetes, got {mode!r}")
     cronjobs = {}
-    for check in ("backup", "drill", "offsite"):
-        name = text(f"WATCHDOG_{check.upper()}_CRONJOB")
+    for check in CRONJOB_CHECKS:
+        variable = check.upper().replace("-", "_")
+        name = text(f"WATCHDOG_{variable}_CRONJOB")
         if name:
-            cronjobs[check] = (name, number(f"WATCHDOG_{check.upper()}_MAX_AGE_HOURS", 26) or 26)
+            cronjobs[check] = (name, number(f"WATCHDOG_{variable}_MAX_AGE_HOURS", 26) or 26)
+    results = {}
+    for item in (text("WATCHDOG_RESULTS") or "").split(","):
+        if item.strip():
+            job, _, hours = item.strip().partition(":")
+            if not job or not hours.isdigit():
+                raise ConfigError(f"WATCHDOG_RESULTS must list name:hours pairs, got {item.strip()!r}")
+            results[job] = int(hours)
     return Config(
         mode=mode,
         site=text("WATCHDOG_SITE") or "error tracking",
@@ -100,6 +115,7 @@ def from_environment(env: Mapping[str, str] = os.environ) -> Config:
         backup_max_age_hours=number("WATCHDOG_BACKUP_MAX_AGE_HOURS", 26) or 26,
         drill_max_age_days=number("WATCHDOG_DRILL_MAX_AGE_DAYS", None),
         offsite_max_age_hours=number("WATCHDOG_OFFSITE_MAX_AGE_HOURS", None),
+        results=results,
         disk_free_percent=number("WATCHDOG_DISK_FREE_PERCENT", None),
         state_configmap=text("WATCHDOG_STATE_CONFIGMAP"),
         worker_deployment=text("WATCHDOG_WORKER_DEPLOYMENT"),

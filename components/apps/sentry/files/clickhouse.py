@@ -93,3 +93,28 @@ def render_clickhouse_users() -> str:
         "    </users>\n"
         "</clickhouse>\n"
     )
+
+
+def render_clickhouse_backup_disk(path: str) -> str:
+    """config.d/backups.xml: the local disk `backups` at `path` (a directory on the backups volume)
+    and permission to back up to it and nowhere else (ClickHouse docs, "BACKUP / RESTORE to disk":
+    storage_configuration.disks + backups.allowed_disk/allowed_path). The image's entrypoint
+    creates every configured disk path and hands it to the clickhouse user."""
+    directory = path.rstrip("/") + "/"
+    return (
+        "<!-- Rendered by error-tracking: the disk BACKUP and RESTORE write and read. -->\n"
+        "<clickhouse>\n"
+        "    <storage_configuration>\n"
+        "        <disks>\n"
+        "            <backups>\n"
+        "                <type>local</type>\n"
+        f"                <path>{directory}</path>\n"
+        "            </backups>\n"
+        "        </disks>\n"
+        "    </storage_configuration>\n"
+        "    <backups>\n"
+        "        <allowed_disk>backups</allowed_disk>\n"
+        f"        <allowed_path>{directory}</allowed_path>\n"
+        "    </backups>\n"
+        "</clickhouse>\n"
+    )
