@@ -12,7 +12,7 @@ string: only the platform can make it secret, so a test finding it in clear catc
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
+import re
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any, Optional
@@ -296,17 +296,32 @@ def newest_schema_version() -> str:
 SCHEMA_VERSIONS = ("1.30.0", newest_schema_version())
 
 
-@contextmanager
-def cached_schemas():
-    """kubernetes-validate re-reads its JSON schemas and lists its versions on every call (about
-    20 ms each); doing it once makes validating every object of every variant affordable."""
-    import pytest
-    import kubernetes_validate.utils
+@lru_cache(maxsize=None)
+def validator(version: str, api_version: str, kind: str):
+    """kubernetes-validate's strict validator for one kind, built once: kubernetes-validate itself
+    re-reads its schemas and rebuilds the validator on every call (about 20 ms each)."""
+    import jsonschema
+    import kubernetes_validate.utils as utils
+    from referencing import Registry, Resource
 
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("schema_contents", "all_versions"):
-            patch.setattr(kubernetes_validate.utils, name, lru_cache(maxsize=None)(getattr(kubernetes_validate.utils, name)))
-        yield
+    schema_version = [v for v in utils.all_versions() if utils.major_minor(v) <= utils.major_minor(version)][-1]
+    group = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    folder = f"kubernetes-json-schema/v{schema_version}-local-strict"
+    schema = utils.schema_contents(f"{folder}/{kind.lower()}-{group}.json", version)
+    definitions = utils.schema_contents(f"{folder}/_definitions.json", version)
+    registry = Resource.from_contents(definitions) @ (Resource.from_contents(schema) @ Registry())
+    return jsonschema.validators.Draft202012Validator(schema, registry=registry)
+
+
+def strict_problem(manifest: dict, version: str) -> Optional[str]:
+    """None when `manifest` is valid Kubernetes `version` in strict mode (unknown fields refused)."""
+    import jsonschema
+
+    try:
+        validator(version, manifest["apiVersion"], manifest["kind"]).validate(manifest)
+    except jsonschema.ValidationError as error:
+        return f"{error.message} at {list(error.path)}"
+    return None
 
 
 def _known(value: Any) -> Any:
@@ -322,8 +337,6 @@ def schema_problems(deployments: dict[str, Deployment], version: str) -> list[st
     """Every object that is not valid Kubernetes `version` in strict mode (unknown fields refused),
     named with the first variant that declares it; an object declared alike by several variants
     is validated once."""
-    import kubernetes_validate
-
     unique: dict[str, tuple[str, Declared, dict]] = {}
     for variant, deployment in deployments.items():
         for d in deployment.k8s():
@@ -331,8 +344,7 @@ def schema_problems(deployments: dict[str, Deployment], version: str) -> list[st
             unique.setdefault(json.dumps(manifest, sort_keys=True), (variant, d, manifest))
     problems = []
     for variant, d, manifest in unique.values():
-        try:
-            kubernetes_validate.validate(manifest, version, strict=True)
-        except kubernetes_validate.ValidationError as error:
-            problems.append(f"{variant}: {d.typ} {d.object_name}: {error.message} at {list(error.path)}")
+        problem = strict_problem(manifest, version)
+        if problem:
+            problems.append(f"{variant}: {d.typ} {d.object_name}: {problem}")
     return problems

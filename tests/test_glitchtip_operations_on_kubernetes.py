@@ -1,10 +1,10 @@
 """GlitchTip's operations on a cluster: backups, drill and off-site copies as CronJobs, and the
 watchdog as a CronJob reading exactly what it watches through a read-only service account."""
 
-import kubernetes_validate
 import pytest
 
 from tests.harness import deploy, plain_strings
+from tests.k8s_helpers import SCHEMA_VERSIONS, schema_problems
 
 BOT_TOKEN = "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 OPERATIONS = {
@@ -27,8 +27,8 @@ def pod(declared):
 
 
 def test_every_operations_object_is_valid_kubernetes(deployed):
-    for declared in deployed.k8s():
-        kubernetes_validate.validate(declared.manifest(), "1.30.0", strict=True)
+    for version in SCHEMA_VERSIONS:
+        assert schema_problems({"operations": deployed}, version) == []
 
 
 def test_backup_drill_offsite_and_watchdog_run_on_their_schedules(deployed):

@@ -22,7 +22,6 @@ from tests.k8s_helpers import (
     SCHEMA_VERSIONS,
     VARIANTS,
     WORKLOAD_KINDS,
-    cached_schemas,
     component,
     deploy,
     deployed,
@@ -34,15 +33,9 @@ from tests.k8s_helpers import (
 )
 
 
-@pytest.fixture(scope="module")
-def schemas():
-    with cached_schemas():
-        yield
-
-
 # --- schema ------------------------------------------------------------------------------------
 
-def test_strict_schemas_ship_for_1_30_and_a_newer_minor(schemas):
+def test_strict_schemas_ship_for_1_30_and_a_newer_minor():
     oldest, newest = SCHEMA_VERSIONS
     assert oldest == "1.30.0" and tuple(map(int, newest.split("."))) > (1, 30)
     for version in SCHEMA_VERSIONS:
@@ -53,7 +46,7 @@ def test_strict_schemas_ship_for_1_30_and_a_newer_minor(schemas):
 
 
 @pytest.mark.parametrize("version", SCHEMA_VERSIONS)
-def test_every_object_of_every_variant_is_valid_in_strict_mode(schemas, version):
+def test_every_object_of_every_variant_is_valid_in_strict_mode(version):
     deployments = {variant: deployed(variant) for variant in VARIANTS}
     assert all(len(d.k8s()) > 30 for d in deployments.values())
     assert schema_problems(deployments, version) == []

@@ -22,9 +22,9 @@ from components.spec import (
     ScheduledTask,
     Service,
     Task,
-    Volume,
 )
 from components.validation import Problems, Section
+from tests.harness import own_event_loop
 
 POSTGRES = "postgres:18.4"
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -55,11 +55,8 @@ WATCHED = alerting.Watched(site="https://errors.example.com", health_url="http:/
 @pytest.fixture(autouse=True)
 def event_loop():
     """Outputs (the secrets) belong to the event loop they were made on: one per test."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
+    with own_event_loop() as loop:
+        yield loop
 
 
 def in_loop(build):

@@ -1,19 +1,14 @@
 """The backup, verify, restore, drill and pre-upgrade scripts, run for real against a local PostgreSQL.
 
-One throw-away cluster per module (initdb as an unprivileged user when the tests run as root,
-scram-sha-256 passwords, TCP on 127.0.0.1). The database is GlitchTip-shaped: the tables the
+One throw-away cluster per module (tests/postgres_cluster.py). The database is GlitchTip-shaped: the tables the
 sanity checks read, a partitioned event table, rows. The deployed scripts run with the deployed
 Postgres image (same major version as the server); here they prove their logic with PG 15.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import pwd
 import re
-import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,14 +20,11 @@ from components import stores
 from components.operations import describe, files
 from components.operations.settings import parse_backup
 from components.validation import Problems, Section
+from tests.harness import own_event_loop
+from tests.postgres_cluster import Cluster, backups_directory, needs_postgres, running_cluster
 
 SCRIPTS = Path(describe.__file__).parent / "scripts"
-PG_BIN = next((p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-               if (p / "initdb").exists()), None) if Path("/usr/lib/postgresql").exists() else None
-pytestmark = pytest.mark.skipif(
-    PG_BIN is None and shutil.which("initdb") is None,
-    reason="PostgreSQL server binaries (initdb, pg_ctl) are not installed: apt-get install postgresql",
-)
+pytestmark = needs_postgres
 PASSWORD = "drill-test-password"
 ORGANIZATION = "Acme Corp"
 PROJECTS = ["api", "web app"]
@@ -70,87 +62,22 @@ SELECT string_agg(t, '|' ORDER BY t) FROM (
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Cluster:
-    def __init__(self, root: Path, port: int):
-        self.root, self.port = root, port
-        self.path = f"{PG_BIN}:{os.environ['PATH']}" if PG_BIN else os.environ["PATH"]
-
-    def env(self, backups: Path, **extra: str) -> dict[str, str]:
-        return {
-            **os.environ, "PATH": self.path, "PGHOST": "127.0.0.1", "PGPORT": str(self.port),
-            "PGUSER": "glitchtip", "PGPASSWORD": PASSWORD, "PGDATABASE": "glitchtip",
-            "BACKUP_DIR": str(backups), **extra,
-        }
-
-    def sql(self, query: str, database: str = "glitchtip") -> str:
-        env = self.env(self.root, PGDATABASE=database)
-        result = subprocess.run(["psql", "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", query],
-                                env=env, capture_output=True, text=True, check=True)
-        return result.stdout.strip()
-
-    def databases(self) -> set[str]:
-        return set(self.sql("SELECT datname FROM pg_database", "postgres").split())
-
-
-def _as_postgres_user():
-    """initdb and postgres refuse to run as root: drop to the `postgres` (or `nobody`) account."""
-    if os.geteuid() != 0:
-        return None, None
-    names = [p.pw_name for p in pwd.getpwall()]
-    account = pwd.getpwnam("postgres" if "postgres" in names else "nobody")
-
-    def demote():
-        os.setgid(account.pw_gid)
-        os.setgroups([])
-        os.setuid(account.pw_uid)
-    return account, demote
-
-
 @pytest.fixture(scope="module")
 def cluster():
-    root = Path(tempfile.mkdtemp(prefix="ops-pg-"))
-    account, demote = _as_postgres_user()
-    if account:
-        os.chown(root, account.pw_uid, account.pw_gid)
-    (root / "pw").write_text(PASSWORD + "\n")
-    if account:
-        os.chown(root / "pw", account.pw_uid, account.pw_gid)  # initdb reads it as that user
-    cluster = Cluster(root, _free_port())
-    env = {**os.environ, "PATH": cluster.path}
-    data = root / "data"
-    subprocess.run(["initdb", "-D", str(data), "-U", "glitchtip", f"--pwfile={root / 'pw'}",
-                    "--auth=scram-sha-256", "-E", "UTF8", "--no-sync"],
-                   env=env, preexec_fn=demote, check=True, capture_output=True)
-    options = f"-c listen_addresses=127.0.0.1 -p {cluster.port} -k {root} -c fsync=off -c full_page_writes=off"
-    subprocess.run(["pg_ctl", "-D", str(data), "-l", str(root / "log"), "-o", options, "-w", "start"],
-                   env=env, preexec_fn=demote, check=True, capture_output=True)
-    try:
+    with running_cluster(PASSWORD) as cluster:
         cluster.sql("CREATE DATABASE glitchtip", "postgres")
         subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=SEED, text=True,
-                       env=cluster.env(root), check=True, capture_output=True)
+                       env=cluster.env(cluster.root), check=True, capture_output=True)
         yield cluster
-    finally:
-        subprocess.run(["pg_ctl", "-D", str(data), "-m", "immediate", "stop"],
-                       env=env, preexec_fn=demote, capture_output=True)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
 def backups(tmp_path):
-    path = tmp_path / "backups"
-    path.mkdir()
-    return path
+    return backups_directory(tmp_path)
 
 
 def run(cluster: Cluster, backups: Path, script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", str(SCRIPTS / script), *args], env=cluster.env(backups, **env),
-                          capture_output=True, text=True, timeout=60)
+    return cluster.script(SCRIPTS / script, backups, *args, **env)
 
 
 def checks_env(projects=PROJECTS) -> dict[str, str]:
@@ -383,9 +310,7 @@ def _as_declared(task, config_files, root: Path, backups: Path, cluster: Cluster
 
 
 def test_the_described_pre_upgrade_drill_and_health_check_run_as_declared(cluster, backups, tmp_path):
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
+    with own_event_loop():
         sql, variables = describe.glitchtip_checks(ORGANIZATION, PROJECTS)
         app = describe.Protected(version="6.2.6", database=stores.Database("glitchtip", "glitchtip", PASSWORD),
                                  postgres_image="postgres:15", checks_sql=sql, check_vars=variables)
@@ -399,8 +324,5 @@ def test_the_described_pre_upgrade_drill_and_health_check_run_as_declared(cluste
         argv, env = _as_declared(drill, config_files, tmp_path, backups, cluster)
         health = [a.replace(f"{files.OPS_DIR}/", f"{tmp_path}{files.OPS_DIR}/") for a in drill.health.probe.command]
         assert subprocess.run(health, env=env).returncode == 0
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
     assert dumps(backups)[0].name.startswith("glitchtip-pre-upgrade-from-unknown-")
     assert (backups / ".last-drill-ok").exists()

@@ -41,7 +41,8 @@ VARIANTS = {
 
 @functools.lru_cache(maxsize=None)
 def deployed(variant: str):
-    return deploy(VARIANTS[variant])
+    # "local-again" is the same configuration run a second time: not the session's cached run.
+    return deploy(VARIANTS[variant], fresh=variant == "local-again")
 
 
 def commands(deployment):

@@ -1,12 +1,7 @@
 """Self-hosted Sentry through the real program on `platform: kubernetes`: the same catalog and install
-steps as on Docker, realized by the app-agnostic Kubernetes platform. Each variant is deployed once.
-
-- "errors-only": every store bundled, an Ingress with cert-manager TLS, scenario 4's DSN Secret;
-- "preview": the same under `pulumi preview`;
-- "feature-complete": all 57 services with every store outside the cluster (sentry.external.*),
-  a Gateway API route instead of the Ingress, autoscalers and extra replicas, and manifests
-  rendered to a directory (kubernetes.renderYamlTo) instead of applied: what it declares is the
-  same either way, and one deployment fewer keeps the suite fast.
+steps as on Docker, realized by the app-agnostic Kubernetes platform (the variants:
+tests/sentry_kubernetes_cases.py). Secrets, the edge, probes, limits and pod security:
+test_sentry_on_kubernetes_security.py.
 """
 
 from __future__ import annotations
@@ -17,96 +12,9 @@ import re
 import pytest
 
 from components.apps.sentry import catalog, topics
-from components.apps.sentry.settings import SentrySettings
-from tests.harness import Deployment, deploy, plain_strings
-from tests.k8s_helpers import (
-    SCHEMA_VERSIONS,
-    cached_schemas,
-    containers,
-    in_clear,
-    pod_spec,
-    schema_problems,
-    workloads,
-)
-
-HOST = "sentry.example.com"
-MAIL_PASSWORD = "MailPw-4242"
-EXTERNAL_PASSWORDS = ("PgPw-1111", "RedisPw-2222", "KafkaPw-3333", "ChPw-4444", "S3Secret-5555")
-# What the mocks' RandomPassword answers: every hex secret starts with this, the admin password is "aB3"...
-GENERATED = ("0123456789abcdef0123", "aB3aB3aB3aB3")
-POD_CIDR = "10.1.0.0/16"
-INSTALL_ORDER = ("create-kafka-topics", "snuba-bootstrap", "sentry-upgrade", "create-admin", "bootstrap")
-STORES = {"postgres", "redis", "kafka", "clickhouse", "seaweedfs"}
-
-BASE = {
-    "app": "sentry",
-    "platform": "kubernetes",
-    "url": f"https://{HOST}",
-    "organization": "Example",
-    "projects": [{"name": "backend", "platform": "dotnet"}, {"name": "frontend", "platform": "javascript-angular"}],
-    # Scenario 4: the backend reads its DSN from Secret sentry-credentials, key dsn, in its namespace.
-    "dsnTargets": [{"project": "backend", "kubernetesSecret": {"namespace": "shop", "name": "sentry-credentials",
-                                                               "key": "dsn"}}],
-}
-ERRORS_ONLY = {
-    **BASE,
-    "kubernetes": {"namespace": "sentry", "ingress": {"className": "nginx", "clusterIssuer": "letsencrypt-prod",
-                                                      "controllerNamespace": "ingress-nginx"}},
-    "sentry": {"internalNetworks": [POD_CIDR],
-               "mail": {"host": "smtp.example.com", "port": 587, "useTls": True, "username": "sentry",
-                        "password": MAIL_PASSWORD}},
-}
-PG, REDIS, KAFKA, CH, S3 = EXTERNAL_PASSWORDS
-FEATURE_COMPLETE = {
-    **BASE,
-    "kubernetes": {
-        "namespace": "sentry", "storageClass": "fast-ssd", "sharedStorageClass": "shared-rwx",
-        "gateway": {"name": "public", "namespace": "gateway-system", "sectionName": "https",
-                    "controllerNamespace": "gateway-system"},
-        "autoscaling": {"web": {"minReplicas": 2, "maxReplicas": 6},
-                        "events-consumer": {"minReplicas": 2, "maxReplicas": 4}},
-        "egress": {"postgres": ["10.20.1.0/24"], "kafka": ["10.20.2.0/24"], "clickhouse": ["10.20.3.0/24"]},
-    },
-    "sentry": {
-        "profile": "feature-complete", "internalNetworks": [POD_CIDR],
-        "workers": {"replicas": {"events-consumer": 4, "relay": 2}},
-        "external": {
-            "postgres": {"host": "pg.internal", "username": "sentry", "database": "sentry", "password": PG,
-                         "sslMode": "require"},
-            "redis": {"host": "redis.internal", "password": REDIS, "tls": True, "port": 6380},
-            "kafka": {"bootstrapServers": ["b-1.kafka.internal:9096", "b-2.kafka.internal:9096"],
-                      "securityProtocol": "SASL_SSL", "replicationFactor": 3,
-                      "sasl": {"mechanism": "SCRAM-SHA-512", "username": "sentry", "password": KAFKA}},
-            "clickhouse": {"host": "ch.internal", "secure": True, "username": "sentry", "password": CH},
-            "s3": {"endpointUrl": "https://s3.eu-west-1.amazonaws.com", "region": "eu-west-1",
-                   "accessKeyId": "AKIAEXAMPLE", "secretAccessKey": S3},
-        },
-    },
-}
-
-
-@pytest.fixture(scope="module")
-def deployments(tmp_path_factory) -> dict[str, Deployment]:
-    rendered = {**FEATURE_COMPLETE["kubernetes"], "renderYamlTo": str(tmp_path_factory.mktemp("manifests"))}
-    variants = {
-        "errors-only": dict(overrides=ERRORS_ONLY),
-        "preview": dict(overrides=ERRORS_ONLY, preview=True),
-        "feature-complete": dict(overrides={**FEATURE_COMPLETE, "kubernetes": rendered}),
-    }
-    return {name: deploy(secret_keys=("sentry",), **options) for name, options in variants.items()}
-
-
-def spec_of(deployment: Deployment):
-    return deployment.result.app.spec
-
-
-def names(deployment: Deployment, kind: str) -> set[str]:
-    return {d.object_name for d in deployment.of_kind(kind)}
-
-
-def config_map(deployment: Deployment, name: str) -> dict:
-    return deployment.one("ConfigMap", name).inputs["data"]
-
+from tests.harness import Deployment, deploy
+from tests.k8s_helpers import SCHEMA_VERSIONS, containers, schema_problems, workloads
+from tests.sentry_kubernetes_cases import BASE, HOST, INSTALL_ORDER, STORES, config_map, names, spec_of
 
 # --- valid objects ------------------------------------------------------------------------------
 
@@ -116,8 +24,7 @@ def test_every_object_of_every_variant_is_valid_kubernetes_in_strict_mode(deploy
     builtin = {name: Deployment(declared=[d for d in found.declared if d.kind != "HTTPRoute"])
                for name, found in deployments.items()}
     assert all(len(d.k8s()) > 150 for d in builtin.values())
-    with cached_schemas():
-        assert schema_problems(builtin, version) == []
+    assert schema_problems(builtin, version) == []
 
 
 # gateway.networking.k8s.io/v1 HTTPRoute, from kubernetes-sigs/gateway-api@v1.6.1:
@@ -369,147 +276,3 @@ def test_render_mode_writes_every_manifest_and_says_the_dsns_cannot_be_known(dep
     assert "sentry-credentials" not in names(rendered, "Secret")
     assert {j.inputs["metadata"]["labels"]["app.kubernetes.io/component"] for j in rendered.of_kind("Job")} == \
         set(INSTALL_ORDER)
-
-
-# --- secrets, edge, probes, limits, security -----------------------------------------------------
-
-@pytest.mark.parametrize("variant", ["errors-only", "feature-complete", "preview"])
-def test_no_secret_is_ever_in_clear_and_none_in_a_config_map(deployments, variant):
-    deployment = deployments[variant]
-    secrets = (*GENERATED, MAIL_PASSWORD, *EXTERNAL_PASSWORDS)
-    assert [v for v in secrets if v in in_clear(deployment)] == []
-    for config in deployment.of_kind("ConfigMap"):
-        assert not [v for v in secrets for s in plain_strings(config.raw) if v in s], config.object_name
-        assert config.object_name != "redis-conf" and not config.object_name.endswith("-report")
-    if variant == "feature-complete":  # the operator's passwords reached the pods, through Secrets
-        env = deployment.one("Secret", "web-env").inputs["stringData"]
-        assert PG in env.values() and KAFKA in env.values()
-
-
-def test_the_ingress_serves_the_url_with_tls_from_the_issuer_to_nginx_with_upstreams_body_size(deployments):
-    ingress = deployments["errors-only"].one("Ingress", "sentry").inputs
-    assert ingress["spec"]["ingressClassName"] == "nginx"
-    assert ingress["metadata"]["annotations"] == {"cert-manager.io/cluster-issuer": "letsencrypt-prod",
-                                                  "nginx.ingress.kubernetes.io/proxy-body-size": "100m"}
-    assert ingress["spec"]["tls"] == [{"hosts": [HOST], "secretName": "sentry-tls"}]
-    (rule,) = ingress["spec"]["rules"]
-    assert rule["host"] == HOST
-    assert rule["http"]["paths"] == [{"path": "/", "pathType": "Prefix",
-                                      "backend": {"service": {"name": "nginx", "port": {"number": 80}}}}]
-
-
-def test_probes_come_from_upstreams_health_checks_consumers_liveness_only(deployments):
-    deployment = deployments["errors-only"]
-    web = containers(deployment.one("Deployment", "web"))[0]
-    assert web["readinessProbe"]["httpGet"] == {"path": "/_health/", "port": 9000} == web["livenessProbe"]["httpGet"]
-    snuba = containers(deployment.one("Deployment", "snuba-api"))[0]
-    assert snuba["readinessProbe"]["httpGet"] == {"path": "/health", "port": 1218}
-    for name in ("events-consumer", "snuba-errors-consumer", "post-process-forwarder-errors"):
-        consumer = containers(deployment.one("Deployment", name))[0]
-        assert "readinessProbe" not in consumer, name  # a second probe would eat the heartbeat file
-        assert "/tmp/health.txt" in consumer["livenessProbe"]["exec"]["command"][-1], name
-        assert consumer["livenessProbe"]["periodSeconds"] == 60 and consumer["livenessProbe"]["failureThreshold"] == 3
-    postgres = containers(deployment.one("StatefulSet", "postgres"))[0]
-    assert postgres["readinessProbe"]["exec"]["command"] == ["sh", "-c", "pg_isready -U postgres"]
-    for name in ("relay", "taskscheduler", "sentry-cleanup"):  # upstream checks none of these
-        assert not {"startupProbe", "readinessProbe", "livenessProbe"} & set(
-            containers(deployment.one("Deployment", name))[0]), name
-
-
-@pytest.mark.parametrize("variant, ceiling", [("errors-only", 7000), ("feature-complete", 14000)])
-def test_every_container_has_limits_and_running_services_fit_upstreams_host_minimum(deployments, variant, ceiling):
-    deployment = deployments[variant]
-    running = 0
-    for name, d in workloads(deployment).items():
-        for container in containers(d):
-            limits, requests = container["resources"]["limits"], container["resources"]["requests"]
-            assert limits["memory"].endswith("Mi") and limits["cpu"].endswith("m"), name
-            assert int(requests["memory"][:-2]) <= int(limits["memory"][:-2]), name
-            if d.kind in ("Deployment", "StatefulSet"):
-                replicas = d.inputs["spec"].get("replicas", 1)
-                running += int(limits["memory"][:-2]) * replicas
-    assert 0 < running <= ceiling
-
-
-def test_first_party_images_run_as_their_numeric_non_root_users(deployments):
-    expected = {"relay": 65532, "symbolicator": 65532, "taskbroker": 1000, "vroom": 1000, "uptime-checker": 1000,
-                "launchpad-taskworker": 1000, "web": 999, "snuba-api": 1000}
-    for name, uid in expected.items():
-        pod = pod_spec(workloads(deployments["feature-complete"])[name])
-        context = pod["containers"][0]["securityContext"]
-        assert (context["runAsNonRoot"], context["runAsUser"], context["runAsGroup"]) == (True, uid, uid), name
-        assert pod["securityContext"]["fsGroup"] == uid, name
-
-
-@pytest.mark.parametrize("variant", ["errors-only", "feature-complete"])
-def test_every_pod_is_non_root_with_a_numeric_user_unless_its_image_must_start_as_root(deployments, variant):
-    roots = {n for n in catalog.CATALOG if catalog.image(n, SentrySettings()).root}
-    for name, d in workloads(deployments[variant]).items():
-        context = pod_spec(d)["containers"][0]["securityContext"]
-        assert context["allowPrivilegeEscalation"] is False and context["capabilities"]["drop"] == ["ALL"], name
-        if name in roots:
-            assert context["runAsNonRoot"] is False and "runAsUser" not in context, name
-        else:
-            # Kubernetes cannot verify a named image USER as non-root: every such pod names its uid.
-            assert context["runAsNonRoot"] is True and isinstance(context.get("runAsUser"), int), name
-            assert "add" not in context["capabilities"], name
-    assert roots == {"smtp", "postgres", "clickhouse", "seaweedfs", "nginx"}
-
-
-def test_a_default_deny_namespace_with_one_allow_policy_per_workload(deployments):
-    deployment = deployments["errors-only"]
-    deny = deployment.one("NetworkPolicy", "default-deny").inputs["spec"]
-    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
-    every = set(workloads(deployment))
-    assert names(deployment, "NetworkPolicy") == {"default-deny"} | {f"{w}-traffic" for w in every}
-    nginx = deployment.one("NetworkPolicy", "nginx-traffic").inputs["spec"]["ingress"]
-    assert {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
-            "ports": [{"port": 80, "protocol": "TCP"}]} in nginx
-    (rule,) = deployment.one("NetworkPolicy", "postgres-traffic").inputs["spec"]["ingress"]
-    clients = rule["from"][0]["podSelector"]["matchExpressions"][0]["values"]
-    # Sentry reaches Postgres through pgbouncer only; what else may is what the description says.
-    assert "pgbouncer" in clients and "web" not in clients
-    assert clients == sorted(spec_of(deployment).clients_of("postgres"))
-
-
-def test_sentry_treats_the_pod_network_as_internal_so_symbolicators_system_token_works(deployments):
-    # A secret `sentry` section (the mail password) makes every rendered file a Secret.
-    conf = deployments["errors-only"].one("Secret", "sentry-conf-py").inputs["stringData"]["content"]
-    assert f"INTERNAL_SYSTEM_IPS = ({POD_CIDR!r},)" in conf
-
-
-def test_shared_volumes_get_the_read_write_many_class_and_the_stores_block_storage(deployments):
-    deployment = deployments["feature-complete"]
-    data = deployment.one("PersistentVolumeClaim", "sentry-data").inputs["spec"]
-    assert data["accessModes"] == ["ReadWriteMany"] and data["storageClassName"] == "shared-rwx"
-    (template,) = deployment.one("StatefulSet", "taskbroker").inputs["spec"]["volumeClaimTemplates"]
-    assert template["spec"]["accessModes"] == ["ReadWriteOnce"] and template["spec"]["storageClassName"] == "fast-ssd"
-
-
-def test_caches_and_logs_of_one_service_live_in_its_pods_not_in_claims(deployments):
-    deployment = deployments["feature-complete"]
-    claims = names(deployment, "PersistentVolumeClaim")
-    assert not {"sentry-nginx-cache", "sentry-nginx-www", "sentry-kafka-log", "sentry-clickhouse-log"} & claims
-    nginx = deployment.one("Deployment", "nginx").inputs["spec"]["template"]["spec"]["volumes"]
-    assert {v["name"]: "emptyDir" in v for v in nginx}["sentry-nginx-cache"]
-
-
-def test_external_stores_are_reached_only_at_the_addresses_the_operator_gave(deployments):
-    egress = deployments["feature-complete"].one("NetworkPolicy", "snuba-api-traffic").inputs["spec"]["egress"]
-    blocks = {tuple(p["port"] for p in r["ports"]): [t["ipBlock"]["cidr"] for t in r["to"]]
-              for r in egress if "ipBlock" in r["to"][0]}
-    assert blocks[(9440, 8443)] == ["10.20.3.0/24"] and blocks[(9096,)] == ["10.20.2.0/24"]
-
-
-@pytest.mark.parametrize("kubernetes, key, message", [
-    ({"gateway": {"name": "public", "namespace": "gateway-system"}, "ingress": {"className": "nginx"}},
-     "kubernetes.ingress", "cannot be combined with kubernetes.gateway"),
-    ({"gateway": {"namespace": "gateway-system"}}, "kubernetes.gateway.name", "is required"),
-    ({"gateway": {"name": "public", "namespace": "Gateway_System"}}, "kubernetes.gateway.namespace", "must be"),
-    ({"gateway": {"name": "public", "namespace": "gw", "listener": "https"}}, "kubernetes.gateway.listener", ""),
-])
-def test_gateway_settings_are_refused_by_their_full_key(kubernetes, key, message):
-    with pytest.raises(Exception) as error:
-        deploy({**BASE, "kubernetes": kubernetes})
-    assert f"error-tracking:{key}: {message}" in str(error.value)
-

@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 
 from components.operations import describe
-from tests.test_operations_postgres import SCRIPTS, Cluster
-from tests.test_operations_postgres import cluster as _cluster  # noqa: F401 - the module's own cluster
+from tests.postgres_cluster import Cluster, backups_directory, needs_postgres, running_cluster
+
+SCRIPTS = Path(describe.__file__).parent / "scripts"
+PASSWORD = "sentry-drill-test-password"
+pytestmark = needs_postgres
 
 ORGANIZATION = "Acme"
 PROJECTS = ["api", "web"]
@@ -34,23 +37,22 @@ INSERT INTO sentry_groupedmessage (project_id, message) SELECT 1 + g % 2, 'boom 
 
 
 @pytest.fixture(scope="module")
-def cluster(_cluster):
-    """The module's own cluster, with Sentry's database: `postgres` itself."""
-    _cluster.sql(SEED, "postgres")
-    return _cluster
+def cluster():
+    """Sentry's database is `postgres` itself."""
+    with running_cluster(PASSWORD) as cluster:
+        cluster.sql(SEED, "postgres")
+        yield cluster
 
 
 @pytest.fixture
 def backups(tmp_path):
-    path = tmp_path / "backups"
-    path.mkdir()
-    return path
+    return backups_directory(tmp_path)
 
 
 def run(cluster: Cluster, backups: Path, script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["sh", str(SCRIPTS / script), *args],
-                          env=cluster.env(backups, PGDATABASE="postgres", MAINTENANCE_DATABASE="template1", **env),
-                          capture_output=True, text=True, timeout=60)
+    """Sentry's database is `postgres`: the runbook's statements about it go through template1."""
+    return cluster.script(SCRIPTS / script, backups, *args,
+                          **{"PGDATABASE": "postgres", "MAINTENANCE_DATABASE": "template1", **env})
 
 
 def checks(projects=PROJECTS) -> dict[str, str]:

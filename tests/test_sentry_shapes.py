@@ -8,6 +8,7 @@ from components import spec
 from components.apps.sentry import catalog, shapes, sizing
 from components.apps.sentry.settings import parse_settings
 from components.validation import Problems, Section
+from tests.harness import own_event_loop
 
 SECRETS = shapes.Secrets(*(f"SENTINEL-{name}" for name in (
     "secret-key", "postgres", "clickhouse", "launchpad", "redis", "relay-id", "relay-public", "relay-secret",
@@ -172,8 +173,6 @@ def test_redis_urls_quote_the_password_and_travel_as_secrets():
 
 
 def test_a_generated_redis_password_stays_an_output():
-    import asyncio
-
     import pulumi
 
     async def resolve():
@@ -187,9 +186,6 @@ def test_a_generated_redis_password_stays_an_output():
         return (services["relay"].secret_env["RELAY_REDIS_URL"],
                 services["uptime-checker"].secret_env["UPTIME_CHECKER_REDIS_HOST"])
 
-    loop = asyncio.new_event_loop()  # not asyncio.run: it would unset the loop other tests rely on
-    try:
+    with own_event_loop() as loop:
         assert loop.run_until_complete(resolve()) == ("redis://:s3cr%3At@redis:6379/0", True,
                                                       "redis://:s3cr%3At@redis:6379")
-    finally:
-        loop.close()

@@ -28,6 +28,7 @@ from components.spec import (
     Resources,
     ScheduledTask,
     Scratch,
+    Service,
     Task,
     Volume,
 )
@@ -56,6 +57,18 @@ DEFAULT_RESOURCES: Mapping[str, Resources] = {
 # Runs a command as given whatever the image's ENTRYPOINT (rclone's is `rclone`): platforms that
 # wrap a scheduled task's command in a shell loop get a shell, and the others the plain command.
 PASS_THROUGH = ("/bin/sh", "-c", 'exec "$@"', "shell")
+
+
+@dataclass
+class Additions:
+    """What an app's operations add to its description; each app's Operations extends it with how
+    they change what is already there."""
+
+    services: list[Service] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    scheduled: list[ScheduledTask] = field(default_factory=list)
+    volumes: list[Volume] = field(default_factory=list)
+    files: list[ConfigFile] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -5,28 +5,23 @@ this module says what GlitchTip's are: its database, its checks, its worker, its
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from components import stores
 from components.apps.glitchtip.settings import GlitchTipSettings
 from components.apps.site import Site
 from components.operations import alerting, describe
-from components.spec import ConfigFile, Schedule, ScheduledTask, Service, Task, Volume
+from components.spec import Schedule
 
 # The Kubernetes watchdog runs this often (a CronJob; Docker's loops every alerts.intervalSeconds).
 WATCHDOG_EVERY_MINUTES = 5
 
 
 @dataclass
-class Operations:
+class Operations(describe.Additions):
     """What the operations add to GlitchTip's description."""
 
-    services: list[Service] = field(default_factory=list)
-    tasks: list[Task] = field(default_factory=list)
-    scheduled: list[ScheduledTask] = field(default_factory=list)
-    volumes: list[Volume] = field(default_factory=list)
-    files: list[ConfigFile] = field(default_factory=list)
     # Where the worker writes its heartbeat when the watchdog reads it (a shared volume), or None.
     heartbeat: Optional[str] = None
     # The task the migration must wait for (the backup before an upgrade), or None.

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import dataclasses
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from components import stores
 from components.apps.sentry.files.clickhouse import render_clickhouse_backup_disk
 from components.apps.site import Site
 from components.operations import alerting, clickhouse, describe, files
-from components.spec import ConfigFile, FileMount, Schedule, ScheduledTask, Service, Task, Volume
+from components.spec import ConfigFile, FileMount, Schedule, Service, Task
 
 # The Kubernetes watchdog runs this often (a CronJob; Docker's loops every alerts.intervalSeconds).
 WATCHDOG_EVERY_MINUTES = 5
@@ -35,14 +35,9 @@ BACKUP_DISK_PATH = "/etc/clickhouse-server/config.d/backups.xml"
 
 
 @dataclass
-class Operations:
+class Operations(describe.Additions):
     """What the operations add to Sentry's description, and how they change what is there."""
 
-    services: list[Service] = field(default_factory=list)
-    tasks: list[Task] = field(default_factory=list)
-    scheduled: list[ScheduledTask] = field(default_factory=list)
-    volumes: list[Volume] = field(default_factory=list)
-    files: list[ConfigFile] = field(default_factory=list)
     # The last pre-upgrade backup: the migrations run after it.
     migrations_after: Optional[str] = None
     # The ClickHouse server writes its archives on the backups volume.

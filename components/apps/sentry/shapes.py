@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pulumi
 
 from components import spec
-from components.apps.sentry import catalog, sizing, topics
+from components.apps.sentry import catalog, topics
 from components.apps.sentry.catalog import CATALOG, FILES, SENTRY, SNUBA
 from components.apps.sentry.environment import environment
 
