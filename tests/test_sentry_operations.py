@@ -175,6 +175,18 @@ def test_the_watchdog_follows_every_backup_cronjob_and_nothing_else(kubernetes):
                      (("cronjobs",), ("backup", "clickhouse-backup", "clickhouse-drill", "drill", "offsite")): ["get"]}
 
 
+def test_alert_mail_goes_through_the_bundled_relay_and_nowhere_else_on_port_25(kubernetes):
+    def peers_on(policy: str, port: int) -> list:
+        egress = kubernetes.one("NetworkPolicy", policy).inputs["spec"]["egress"]
+        return [to for rule in egress if {"protocol": "TCP", "port": port} in rule["ports"] for to in rule["to"]]
+
+    for sender in ("watchdog", "alert-test"):
+        (peer,) = peers_on(f"{sender}-traffic", 25)
+        assert peer["podSelector"]["matchExpressions"][0]["values"] == ["smtp"], sender
+    (allowed,) = kubernetes.one("NetworkPolicy", "smtp-traffic").inputs["spec"]["ingress"]
+    assert {"watchdog", "alert-test"} <= set(allowed["from"][0]["podSelector"]["matchExpressions"][0]["values"])
+
+
 def test_clickhouse_and_the_backup_jobs_share_the_backups_claim(kubernetes):
     claim = kubernetes.one("PersistentVolumeClaim", "backups")
     assert claim.inputs["spec"]["accessModes"] == ["ReadWriteMany"]

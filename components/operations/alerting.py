@@ -8,16 +8,17 @@ Both run components/operations/watchdog, mounted as files into the official pyth
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import urllib.parse
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 import pulumi
 
 from components.operations import files
-from components.operations.describe import BACKUP_DIR, BACKUPS_VOLUME, DRILL_MAX_AGE_DAYS
+from components.operations.describe import BACKUP_DIR, BACKUPS_VOLUME, DRILL_MAX_AGE_DAYS, Additions
 from components.operations.settings import AlertSettings, BackupSettings
 from components.spec import (
     CommandProbe,
@@ -44,6 +45,8 @@ HEARTBEAT_VOLUME = "heartbeat"
 HEARTBEAT_DIR = "/run/heartbeat"
 HEARTBEAT_FILE = f"{HEARTBEAT_DIR}/worker"
 STATE_CONFIGMAP = "watchdog-state"
+# The Kubernetes watchdog runs this often (a CronJob; Docker's loops every alerts.intervalSeconds).
+WATCHDOG_EVERY_MINUTES = 5
 # 21 MB RSS measured here for one pass with every check and target (python 3.11, /usr/bin/time -v).
 RESOURCES = Resources(memory_mb=32, cpu=0.1)
 
@@ -230,6 +233,32 @@ def rbac_rules(watched: Watched, backup: Optional[BackupSettings], alerts: Alert
         rules.append({"api_groups": ["batch"], "resources": ["cronjobs"],
                       "resource_names": cronjobs, "verbs": ["get"]})
     return rules
+
+
+W = TypeVar("W", Service, ScheduledTask, Task)
+
+
+def watchdog_additions(watched: Watched, backup: Optional[BackupSettings], alerts: AlertSettings,
+                       adjust: Optional[Callable[[W], W]] = None) -> Additions:
+    """The watchdog as an app adds it: a service on Docker, a CronJob on Kubernetes that follows the
+    worker and the operations' CronJobs, its state and files, and the alert test; `adjust` is the
+    app's last word on each workload (Sentry's reach its bundled mail relay)."""
+    adjust = adjust or (lambda workload: workload)
+    service, state = watchdog_service(watched, backup, alerts)
+    scheduled = adjust(watchdog_scheduled(watched, backup, alerts, Schedule(every_minutes=WATCHDOG_EVERY_MINUTES)))
+    watches = tuple(n for n in (watched.worker, *followed_tasks(backup, alerts, watched)) if n)
+    test = alert_test_task(watched, alerts)
+    return Additions(
+        services=[dataclasses.replace(adjust(service), platforms=("docker",))],
+        scheduled=[dataclasses.replace(
+            scheduled, platforms=("kubernetes",), watches=watches, state_object=STATE_CONFIGMAP,
+            # The platform opens the way to its API for what the workload watches.
+            egress=tuple(e for e in scheduled.egress if e.name != "kubernetes-api"),
+        )],
+        tasks=[adjust(test)] if test is not None else [],
+        volumes=[state],
+        files=list(config_files()),
+    )
 
 
 def alert_test_task(watched: Watched, alerts: AlertSettings) -> Optional[Task]:

@@ -70,6 +70,10 @@ class Additions:
     volumes: list[Volume] = field(default_factory=list)
     files: list[ConfigFile] = field(default_factory=list)
 
+    def add(self, other: "Additions") -> None:
+        for name in ("services", "tasks", "scheduled", "volumes", "files"):
+            getattr(self, name).extend(getattr(other, name))
+
 
 @dataclass(frozen=True)
 class Protected:

@@ -12,11 +12,6 @@ from components import stores
 from components.apps.glitchtip.settings import GlitchTipSettings
 from components.apps.site import Site
 from components.operations import alerting, describe
-from components.spec import Schedule
-
-# The Kubernetes watchdog runs this often (a CronJob; Docker's loops every alerts.intervalSeconds).
-WATCHDOG_EVERY_MINUTES = 5
-
 
 @dataclass
 class Operations(describe.Additions):
@@ -68,20 +63,7 @@ def _watchdog(ops: Operations, site: Site, settings: GlitchTipSettings, backups:
         email_url=settings.email_url if settings.email_configured else None,
         email_from=settings.from_email or f"glitchtip@{site.host}",
     )
-    service, state = alerting.watchdog_service(watched, backup, alerts)
-    scheduled = alerting.watchdog_scheduled(watched, backup, alerts, Schedule(every_minutes=WATCHDOG_EVERY_MINUTES))
-    watches = tuple(n for n in (worker, *alerting.followed_tasks(backup, alerts)) if n)
-    ops.services.append(dataclasses.replace(service, platforms=("docker",)))
-    ops.scheduled.append(dataclasses.replace(
-        scheduled, platforms=("kubernetes",), watches=watches, state_object=alerting.STATE_CONFIGMAP,
-        # The platform opens the way to its API for what the workload watches.
-        egress=tuple(e for e in scheduled.egress if e.name != "kubernetes-api"),
-    ))
-    ops.volumes.append(state)
-    ops.files.extend(alerting.config_files())
-    test = alerting.alert_test_task(watched, alerts)
-    if test is not None:
-        ops.tasks.append(test)
+    ops.add(alerting.watchdog_additions(watched, backup, alerts))
     if worker:
         ops.heartbeat = alerting.HEARTBEAT_FILE
         ops.volumes.append(dataclasses.replace(alerting.heartbeat_volume(), local=True, owner=5000))

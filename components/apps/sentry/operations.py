@@ -20,10 +20,8 @@ from components import stores
 from components.apps.sentry.files.clickhouse import render_clickhouse_backup_disk
 from components.apps.site import Site
 from components.operations import alerting, clickhouse, describe, files
-from components.spec import ConfigFile, FileMount, Schedule, Service, Task
+from components.spec import ConfigFile, FileMount, Service, Task
 
-# The Kubernetes watchdog runs this often (a CronJob; Docker's loops every alerts.intervalSeconds).
-WATCHDOG_EVERY_MINUTES = 5
 # nginx answers /_health/ by asking web (files/nginx.py): the whole path a user's request takes.
 HEALTH_URL = "http://nginx:80/_health/"
 DATABASE = "postgres"  # Sentry's database, user and host in the bundled Postgres (files: Postgres())
@@ -144,23 +142,7 @@ def _watchdog(ops: Operations, site: Site, settings, deployed: dict, postgres: b
         daily_jobs=("clickhouse-backup",) if server else (),
         monthly_jobs=("clickhouse-drill",) if server else (),
     )
-    service, state = alerting.watchdog_service(watched, backup, alerts)
-    scheduled = alerting.watchdog_scheduled(watched, backup, alerts, Schedule(every_minutes=WATCHDOG_EVERY_MINUTES))
-    watches = tuple(alerting.followed_tasks(backup, alerts, watched))
-    if bundled_smtp:
-        service = _through_relay(service)
-        scheduled = _through_relay(scheduled)
-    ops.services.append(dataclasses.replace(service, platforms=("docker",)))
-    ops.scheduled.append(dataclasses.replace(
-        scheduled, platforms=("kubernetes",), watches=watches, state_object=alerting.STATE_CONFIGMAP,
-        # The platform opens the way to its API for what the workload watches.
-        egress=tuple(e for e in scheduled.egress if e.name != "kubernetes-api"),
-    ))
-    ops.volumes.append(state)
-    ops.files.extend(alerting.config_files())
-    test = alerting.alert_test_task(watched, alerts)
-    if test is not None:
-        ops.tasks.append(_through_relay(test) if bundled_smtp else test)
+    ops.add(alerting.watchdog_additions(watched, backup, alerts, _through_relay if bundled_smtp else None))
 
 
 def _email_url(settings, deployed: dict) -> tuple[Optional[str], bool]:
