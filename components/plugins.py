@@ -9,15 +9,25 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol, Sequence
+from typing import Any, Callable, Mapping, Optional, Protocol, Sequence
 
 import pulumi
 
 from components.spec import AppSpec
 from components.validation import Problems, Section
 
-if TYPE_CHECKING:
-    from components.settings import DsnTarget
+
+@dataclass(frozen=True)
+class DsnTarget:
+    """Where one project's DSN is delivered, so that the app reading it needs no copy-paste.
+
+    `kind` is the configuration key (`envFile`, `kubernetesSecret`) and `target` what the
+    platform that owns that kind parsed from it (`Plugin.dsn_targets`).
+    """
+
+    project: str
+    kind: str
+    target: Any
 
 
 @dataclass(frozen=True)

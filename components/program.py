@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components import settings as stack_settings
+from components import configuration
 from components.stack import ErrorTracking, preflight
 from components.validation import PROJECT, ConfigError
 
@@ -21,9 +21,9 @@ def secret_keys(values: dict) -> frozenset[str]:
 
 
 def run() -> ErrorTracking:
-    values = stack_settings.project_config(raw_config())
+    values = configuration.project_config(raw_config())
     try:
-        settings = stack_settings.load(values, secret_keys(values))
+        settings = configuration.load(values, secret_keys(values))
         preflight(settings)
     except ConfigError as error:
         # A clean message naming every bad setting, not a stack trace.

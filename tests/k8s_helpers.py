@@ -21,7 +21,7 @@ import pulumi
 
 from components.platforms.kubernetes.settings import KubernetesSecretTarget
 from components.plugins import PlatformArgs
-from components.settings import DsnTarget
+from components.plugins import DsnTarget
 from components.spec import (
     REPORT_PREFIX,
     AppSpec,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components import settings
+from components import configuration
 from components.validation import ConfigError
 from tests.harness import Deployment, deploy, env_of
 from tests.k8s_helpers import in_clear
@@ -91,14 +91,14 @@ def test_each_example_holds_no_secret_and_its_comments_name_every_secret_it_need
     assert not re.search(r"secure:\s*v1:", text)  # no value encrypted for some other stack either
     # Without them the file is refused only for secrets its comments tell the operator to set.
     try:
-        settings.load(values)
+        configuration.load(values)
         problems = []
     except ConfigError as refused:
         problems = refused.problems
     missing = [re.match(r"error-tracking:(\S+): is required$", p) for p in problems]
     assert all(missing) and {m.group(1) for m in missing} <= set(secrets), problems
     filled, secret_keys = with_secrets(values, secrets)
-    assert settings.load(filled, frozenset(secret_keys)).app == "sentry"
+    assert configuration.load(filled, frozenset(secret_keys)).app == "sentry"
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -247,7 +247,7 @@ def test_a_dsn_secret_in_the_platforms_own_namespace_waits_for_the_namespace():
 
 def test_two_projects_into_one_secret_are_refused():
     from components.platforms.kubernetes.settings import KubernetesSecretTarget
-    from components.settings import DsnTarget
+    from components.plugins import DsnTarget
 
     targets = (
         DsnTarget("api", "kubernetesSecret", KubernetesSecretTarget("shop", "sentry", "API_DSN")),

@@ -40,3 +40,9 @@ def test_ci_installs_the_lock_with_hashes_and_runs_the_tests():
     script = (ROOT / ".ci" / "run").read_text()
     assert "--require-hashes -r requirements-dev.lock" in script
     assert "python -m pytest" in script
+
+
+def test_ci_checks_the_import_layers_before_the_tests():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert (ROOT / ".importlinter").is_file()
+    assert script.index("lint-imports") < script.index("python -m pytest")

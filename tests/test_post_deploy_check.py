@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 from components import deploy_check
-from components.settings import load
+from components.configuration import load
 from components.validation import ConfigError
 from tests.harness import BASE_CONFIG, deploy, env_of, plain_strings
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from components import settings
+from components import configuration
 from components.validation import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +54,7 @@ def test_project_files_follow_pulumis_project_schema(project_file):
 
 
 def test_pulumi_yaml_declares_exactly_the_keys_the_program_reads():
-    from components.settings import top_level_keys
+    from components.configuration import top_level_keys
 
     assert sorted(DECLARED) == sorted(top_level_keys())
 
@@ -92,7 +92,7 @@ def test_each_declaration_is_one_the_engine_accepts(key):
 
 def test_keys_without_a_default_are_the_ones_the_program_requires():
     with pytest.raises(ConfigError) as refused:
-        settings.load({})
+        configuration.load({})
     required = {problem.split(":", 2)[1] for problem in refused.value.problems if ": is required" in problem}
     assert required == {key for key, declaration in DECLARED.items() if "default" not in declaration}
 
@@ -108,7 +108,7 @@ def _program_view(stack_config: dict[str, Any]) -> dict[str, Any]:
             raw[key] = str(value).lower()
         else:
             raw[key] = str(value)
-    return settings.project_config(raw)
+    return configuration.project_config(raw)
 
 
 def _with_defaults(stack_config: dict[str, Any]) -> dict[str, Any]:
@@ -131,6 +131,6 @@ def test_each_stack_sets_every_required_key(stack_file):
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=lambda p: p.name)
 def test_declared_defaults_mean_what_leaving_the_key_out_means(stack_file):
     stack_config = yaml.safe_load(stack_file.read_text())["config"]
-    as_written = settings.load(_program_view(stack_config))
-    as_merged = settings.load(_program_view(_with_defaults(stack_config)))
+    as_written = configuration.load(_program_view(stack_config))
+    as_merged = configuration.load(_program_view(_with_defaults(stack_config)))
     assert as_merged == as_written

@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from components.settings import load
+from components.configuration import load
 from components.validation import ConfigError
 from tests.harness import BASE_CONFIG, deploy, plain_strings
 

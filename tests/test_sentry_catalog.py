@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from components.apps.sentry import catalog, shapes, sizing
+from components.apps.sentry import catalog, credentials, images, sizing
+from components.apps.sentry import services as sentry_services
 from components.apps.sentry.settings import SentrySettings
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "sentry-self-hosted-services.json").read_text())
@@ -48,7 +49,7 @@ DEVIATIONS = {
            for n in SENTRY_SHAPED - {"sentry-cleanup"}},
         "sentry-cleanup": ("sentry-cleanup-self-hosted-local", f"ghcr.io/getsentry/sentry:{VERSION}"),
         "clickhouse": ("clickhouse-self-hosted-local", TAG_DIFFERENCES["images"]["clickhouse"][1]),
-        "smtp": ("registry.gitlab.com/egos-tech/smtp", catalog.IMAGES["smtp"].reference),  # + @digest once known
+        "smtp": ("registry.gitlab.com/egos-tech/smtp", images.IMAGES["smtp"].reference),  # + @digest once known
     },
     # The published image's own entrypoint: upstream's /etc/sentry/entrypoint.sh is a bind-mounted
     # script (custom CA certificates), and /entrypoint.sh is the cron image's.
@@ -88,13 +89,13 @@ DEVIATIONS = {
 }
 
 DOTENV = REFERENCE["_meta"]["dotenv_defaults"]
-SECRETS = shapes.Secrets("secret-key", "pg", "ch", "launchpad", "redis", "relay-id", "relay-public", "relay-secret",
+SECRETS = credentials.Secrets("secret-key", "pg", "ch", "launchpad", "redis", "relay-id", "relay-public", "relay-secret",
                          "access", "secret")
 
 
 def _built(profile: str):
     settings = SentrySettings(profile=profile)
-    return settings, {s.name: s for s in shapes.services(settings, shapes.Context(SECRETS, "errors.example.com"))}
+    return settings, {s.name: s for s in sentry_services.services(settings, credentials.Context(SECRETS, "errors.example.com"))}
 
 
 def _resolve(text: str) -> str:
@@ -148,7 +149,7 @@ def test_dependencies_and_their_conditions_match_upstream(profile):
     for name, service in built.items():
         item = SERVICES[name]
         expected = tuple(tuple(c.split(":")) for c in item["depends_on_conditions"])
-        assert catalog.dependencies(name, settings) == expected, name
+        assert sentry_services.dependencies(name, settings) == expected, name
         assert service.depends_on == tuple(item["depends_on"]), name
 
 
@@ -198,13 +199,13 @@ def test_bind_mounted_files_become_config_files_at_upstream_paths():
 
 @pytest.mark.xfail(strict=True, reason="the smtp image's digest is not known yet (catalog.SMTP_IMAGE_DIGEST)")
 def test_every_image_is_pinned():
-    for image in catalog.IMAGES.values():
+    for image in images.IMAGES.values():
         reference = image.reference.format(version=VERSION)
         assert "@sha256:" in reference or re.search(r":[^/:]+$", reference), reference
 
 
 def test_images_other_than_smtp_are_pinned():
-    for key, image in catalog.IMAGES.items():
+    for key, image in images.IMAGES.items():
         reference = image.reference.format(version=VERSION)
         if key != "smtp":
             assert "@sha256:" in reference or re.search(r":[\w.-]+$", reference), reference
@@ -213,6 +214,6 @@ def test_images_other_than_smtp_are_pinned():
 
 def test_published_sentry_image_replaced_by_the_operators_node_store_image():
     settings = SentrySettings(nodestore_image="registry.example.com/sentry-nodestore:26.8.0")
-    built = {s.name: s for s in shapes.services(settings, shapes.Context(SECRETS))}
+    built = {s.name: s for s in sentry_services.services(settings, credentials.Context(SECRETS))}
     assert {n for n, s in built.items() if s.image == settings.nodestore_image} == SENTRY_SHAPED & set(built)
     assert built["snuba-api"].image == f"ghcr.io/getsentry/snuba:{VERSION}"

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from components.apps.sentry import catalog
+from components.apps.sentry.images import IMAGES
 from components.apps.sentry.relay_keys import relay_credentials
 from tests.harness import deploy, env_of, plain_strings
 
@@ -66,7 +67,7 @@ def test_images_are_upstreams_published_ones_pinned_to_the_release(errors_only):
     images = {i.inputs["name"] for i in errors_only.of_type("docker:index/remoteImage:RemoteImage")}
     for name in ("sentry", "snuba", "relay", "symbolicator", "taskbroker"):
         assert f"ghcr.io/getsentry/{name}:26.8.0" in images
-    for image in images - {catalog.IMAGES["smtp"].reference}:
+    for image in images - {IMAGES["smtp"].reference}:
         assert re.search(r"(:[\w.-]*\d[\w.-]*|@sha256:[0-9a-f]{64})$", image), image
 
 

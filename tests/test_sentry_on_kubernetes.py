@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from components.apps.sentry import catalog, topics
+from components.apps.sentry import catalog, images, topics
 from tests.harness import Deployment, deploy
 from tests.k8s_helpers import SCHEMA_VERSIONS, containers, schema_problems, workloads
 from tests.sentry_kubernetes_cases import BASE, HOST, INSTALL_ORDER, STORES, config_map, names, spec_of
@@ -133,7 +133,7 @@ def test_statefulsets_exactly_for_the_stores_and_one_deployment_per_other_upstre
         (container,) = containers(d)
         assert container["name"] == d.object_name
         assert re.search(r"(:[\w.-]*\d[\w.-]*|@sha256:[0-9a-f]{64})$", container["image"]) or \
-            container["image"] == catalog.IMAGES["smtp"].reference, container["image"]
+            container["image"] == images.IMAGES["smtp"].reference, container["image"]
 
 
 def consumer_bounds(deployment: Deployment) -> dict[str, int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from components.apps.sentry import catalog
+from components.apps.sentry import services as sentry_services
 from components.apps.sentry.settings import SentrySettings
 from tests.harness import deploy, plain_strings
 from tests.k8s_helpers import containers, in_clear, pod_spec, workloads
@@ -95,7 +96,7 @@ def test_first_party_images_run_as_their_numeric_non_root_users(deployments):
 
 @pytest.mark.parametrize("variant", ["errors-only", "feature-complete"])
 def test_every_pod_is_non_root_with_a_numeric_user_unless_its_image_must_start_as_root(deployments, variant):
-    roots = {n for n in catalog.CATALOG if catalog.image(n, SentrySettings()).root}
+    roots = {n for n in catalog.CATALOG if sentry_services.image_of(n, SentrySettings()).root}
     for name, d in workloads(deployments[variant]).items():
         context = pod_spec(d)["containers"][0]["securityContext"]
         assert context["allowPrivilegeEscalation"] is False and context["capabilities"]["drop"] == ["ALL"], name

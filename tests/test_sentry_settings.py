@@ -104,8 +104,8 @@ def test_external_stores_replace_bundled_services():
         "redis": {"host": "cache.internal"}, "s3": {"endpointUrl": "https://s3.example.com",
                                                     "accessKeyId": "a", "secretAccessKey": "b"}}})
     assert set(settings.external.present) == {"postgres", "redis", "kafka", "clickhouse", "s3"}
-    assert not {"postgres", "redis", "kafka", "clickhouse", "seaweedfs"} & set(catalog.deployed(settings))
-    assert "pgbouncer" in catalog.deployed(settings)
+    assert not {"postgres", "redis", "kafka", "clickhouse", "seaweedfs"} & set(settings.deployed_services)
+    assert "pgbouncer" in settings.deployed_services
     assert settings.external.kafka.bootstrap_servers == ("k1:9092", "k2:9093")
     assert settings.external.clickhouse.tcp_port == 9440
     assert f"{KEY}.resources.postgres: runs outside this stack (external.postgres)" in refused(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sentry_kafka_schemas
 
-from components.apps.sentry import catalog, shapes, topics
+from components.apps.sentry import catalog, credentials, topics
+from components.apps.sentry import services as sentry_services
 from components.apps.sentry.settings import Kafka, SentrySettings
 
 HOUR_MS = 3_600_000
@@ -108,14 +109,14 @@ def test_kafka_volume_is_sized_from_the_topics_bound():
     large = SentrySettings(kafka=Kafka(3, 2048, 300000))
 
     def size(settings):
-        volumes = shapes.volumes(settings, (catalog_service("kafka"),))
+        volumes = sentry_services.volumes(settings, (catalog_service("kafka"),))
         return {v.name: v.size_gb for v in volumes}["sentry-kafka"]
 
     assert size(small) < size(large)
-    bound = topics.disk_bound_bytes(shapes.kafka_topics(large))
+    bound = topics.disk_bound_bytes(sentry_services.kafka_topics(large))
     assert size(large) * (1 << 30) >= bound
 
 
 def catalog_service(name):
     settings = SentrySettings()
-    return shapes.service(name, settings, shapes.Context(shapes.Secrets("a", "b", "c", "d", "e")), {})
+    return sentry_services.service(name, settings, credentials.Context(credentials.Secrets("a", "b", "c", "d", "e")), {})

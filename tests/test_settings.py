@@ -3,7 +3,7 @@
 import pulumi
 import pytest
 
-from components import settings
+from components import configuration
 from components.validation import ConfigError
 from tests.harness import BASE_CONFIG, deploy
 
@@ -12,12 +12,12 @@ def problems(**overrides):
     values = {**BASE_CONFIG, **overrides}
     values = {k: v for k, v in values.items() if v is not None}
     with pytest.raises(ConfigError) as error:
-        settings.load(values)
+        configuration.load(values)
     return "\n".join(error.value.problems)
 
 
 def test_a_valid_configuration_loads_with_documented_defaults():
-    loaded = settings.load(BASE_CONFIG)
+    loaded = configuration.load(BASE_CONFIG)
     assert loaded.platform_settings.bind_address == "127.0.0.1"
     assert loaded.platform_settings.port == 8000
     assert loaded.app_settings.version == "6.2.6"
@@ -125,7 +125,7 @@ def test_a_store_url_with_a_password_must_be_set_as_a_secret_and_empty_means_uns
     found = problems(databaseUrl="postgres://gt:pw@db.internal:5432/gt")
     assert "error-tracking:databaseUrl: holds a password: set it with `pulumi config set --secret databaseUrl" in found
     assert "pw@db" not in found
-    loaded = settings.load({**BASE_CONFIG, "databaseUrl": "postgres://gt:pw@db/gt", "valkeyUrl": ""},
+    loaded = configuration.load({**BASE_CONFIG, "databaseUrl": "postgres://gt:pw@db/gt", "valkeyUrl": ""},
                            frozenset({"databaseUrl"}))
     assert loaded.database_url == "postgres://gt:pw@db/gt" and loaded.valkey_url is None
 
@@ -142,13 +142,13 @@ def test_a_web_replica_count_the_docker_host_cannot_publish_is_refused():
 
 
 def test_the_program_reads_which_top_level_keys_hold_secrets_from_pulumi():
-    loaded = settings.load(BASE_CONFIG, frozenset({"glitchtip"}))
+    loaded = configuration.load(BASE_CONFIG, frozenset({"glitchtip"}))
     assert loaded.is_secret("glitchtip") and not loaded.is_secret("url")
     assert loaded.app_settings.secret is True
 
 
 def test_top_level_keys_are_the_stack_keys_and_every_app_and_platform_section():
-    keys = settings.top_level_keys()
+    keys = configuration.top_level_keys()
     assert {"app", "platform", "url", "protect", "glitchtip", "sentry", "docker", "kubernetes"} <= set(keys)
     assert len(keys) == len(set(keys))
 

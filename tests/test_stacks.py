@@ -4,14 +4,14 @@ from pathlib import Path
 
 import yaml
 
-from components import settings
+from components import configuration
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def load_stack(name):
     config = yaml.safe_load((ROOT / f"Pulumi.{name}.yaml").read_text())["config"]
-    return settings.load({key.split(":", 1)[1]: value for key, value in config.items()})
+    return configuration.load({key.split(":", 1)[1]: value for key, value in config.items()})
 
 
 def test_dev_is_glitchtip_on_the_local_docker_engine_bound_to_loopback():

@@ -1,4 +1,8 @@
-"""GlitchTip 6: settings, service description, bootstrap and DSNs."""
+"""GlitchTip 6: settings, service description, bootstrap and DSNs.
+
+Read bottom-up: sizing and the in-container bootstrap_script, settings (the `glitchtip:`
+section), operations (backups and watchdog wiring), services (the description), app (the component).
+"""
 
 from components.apps.glitchtip.settings import parse_settings
 from components.plugins import Plugin

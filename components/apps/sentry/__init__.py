@@ -1,4 +1,11 @@
-"""Self-hosted Sentry (getsentry/self-hosted 26.8.0): settings, catalog, files, install steps, DSNs."""
+"""Self-hosted Sentry (getsentry/self-hosted 26.8.0): settings, catalog, files, install steps, DSNs.
+
+Read bottom-up (.importlinter's `sentry` contract): upstream's facts as data (catalog, images,
+health_checks, topics, sizing, managed_env, versions, install_commands, relay_keys, the pure
+renderers in files/ and the in-container bootstrap_script); the parsed `sentry:` section
+(settings); what turns settings and data into the description (credentials, environment,
+services, config_files, install, operations); the component (app).
+"""
 
 from components.apps.sentry.settings import parse_settings
 from components.plugins import Plugin

@@ -14,12 +14,12 @@ from typing import Mapping, Optional
 
 import pulumi
 
-from components import dsn, secrets, stores
-from components.apps.sentry import catalog, install, install_commands, shapes, sizing, versions
+from components import dsn, secrets
+from components.apps.sentry import catalog, install, install_commands, services, versions
 from components.apps.sentry.bootstrap_script import org_auth_token
-from components.apps.sentry.files import render_files
+from components.apps.sentry.config_files import config_files
+from components.apps.sentry.credentials import Context, Secrets
 from components.apps.sentry.files import env as file_env
-from components.apps.sentry.files_context import files_context
 from components.apps.sentry.operations import operations
 from components.apps.sentry.relay_keys import relay_credentials
 from components.apps.sentry.settings import SentrySettings
@@ -62,7 +62,7 @@ def check_site(site: Site) -> list[str]:
 def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppSpec:
     """The whole Sentry deployment of the chosen profile, for any platform."""
     external = settings.external
-    secret_values = shapes.Secrets(
+    secret_values = Secrets(
         system_secret_key=generated.system_secret_key,
         postgres_password=_chosen(external.postgres and external.postgres.password, generated.postgres_password),
         clickhouse_password=_chosen(external.clickhouse and external.clickhouse.password, generated.clickhouse_password),
@@ -77,7 +77,7 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         kafka_sasl_password=_chosen(external.kafka and external.kafka.sasl_password, None),
         mail_password=_chosen(settings.mail and settings.mail.password, None),
     )
-    services = shapes.services(settings, shapes.Context(secret_values, mail_domain=site.host))
+    built = services.services(settings, Context(secret_values, mail_domain=site.host))
     steps = install_commands.install_steps(
         admin_email=site.admin_email,
         organization=site.organization,
@@ -96,15 +96,15 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         file_env.KAFKA_SASL_PASSWORD: secret_values.kafka_sasl_password,
     }
     # Backups, drills, off-site copies and the watchdog; the migrations wait for the pre-upgrade backups.
-    ops = operations(site, settings, services, secret_values)
-    tasks = ops.gate(install.tasks(_explicit_sentry(steps), services, step_secrets))
-    files = _files(site, settings, secret_values)
+    ops = operations(site, settings, built, secret_values)
+    tasks = ops.gate(install.tasks(_explicit_sentry(steps), built, step_secrets))
+    files = config_files(site, settings, secret_values)
     spec = AppSpec(
         name="sentry",
         version=settings.version,
-        services=(*ops.mount(install.wait_for_steps(services, tasks)), *ops.services),
+        services=(*ops.mount(install.wait_for_steps(built, tasks)), *ops.services),
         tasks=(*ops.tasks, *tasks),
-        volumes=(*shapes.volumes(settings, services), *ops.volumes),
+        volumes=(*services.volumes(settings, built), *ops.volumes),
         entrypoint=Entrypoint(service="nginx", port=EDGE_PORT, health_path=HEALTH_PATH),
         scheduled=tuple(ops.scheduled),
         files=(*files, *ops.files),
@@ -142,7 +142,7 @@ def _topics(settings: SentrySettings):
         env["KAFKA_SECURITY_PROTOCOL"] = kafka.security_protocol
         if kafka.sasl_mechanism:
             env.update(KAFKA_SASL_MECHANISM=kafka.sasl_mechanism, KAFKA_SASL_USERNAME=kafka.sasl_username or "")
-    return ([(t.name, t.partitions, t.config) for t in shapes.kafka_topics(settings)], env)
+    return ([(t.name, t.partitions, t.config) for t in services.kafka_topics(settings)], env)
 
 
 def _explicit_sentry(steps):
@@ -153,24 +153,6 @@ def _explicit_sentry(steps):
         if s.image == install_commands.SENTRY and s.command[0] not in ("sentry", "python3") else s
         for s in steps
     )
-
-
-def _files(site: Site, settings: SentrySettings, secret_values: shapes.Secrets) -> tuple[ConfigFile, ...]:
-    """Every configuration file; rendered once the Relay key is known. Files carry operator values
-    (mail, url), so they are secret when the operator set those as secrets."""
-    secret = settings.secret or site.is_secret("url") or site.is_secret("adminEmail")
-    context = files_context(site, settings)
-    rendered = pulumi.Output.all(secret_values.relay_public_key, secret_values.relay_id).apply(
-        lambda v: {f.name: f.content for f in render_files(dataclasses.replace(
-            context, relay_public_key=v[0], relay_id=v[1]))})
-    files = [ConfigFile(name, rendered.apply(lambda c, n=name: c[n]), secret=secret)
-             for name in catalog.FILE_PATHS]
-    if "redis" in catalog.deployed(settings):
-        maxmemory = sizing.redis_maxmemory_mb(settings.resources_for("redis").memory_mb)
-        content = pulumi.Output.from_input(secret_values.redis_password).apply(
-            lambda p: stores.valkey_config(p, maxmemory))
-        files.append(ConfigFile("redis-conf", pulumi.Output.secret(content), secret=True))
-    return tuple(files)
 
 
 def placeholders() -> Generated:

@@ -5,7 +5,8 @@ services are a shape (`SENTRY` = upstream's `x-sentry-defaults`, `SNUBA` = `x-sn
 plus a command; the rest run their own image (`OWN`) and say so here. Commands are upstream's
 strings; `{poll}` stands for `${SENTRY_KAFKA_MAX_POLL_INTERVAL_MS:-300000}` and `{concurrency}`
 for `$SENTRY_TASKWORKER_CONCURRENCY`, both resolved from the `sentry:` settings. The shape
-functions (shapes.py) turn an entry into a `components.spec.Service`.
+functions (services.py) turn an entry into a `components.spec.Service`; images.py names each
+image and the user it runs as.
 
 Where this catalog departs from upstream, on purpose (tests/test_sentry_catalog.py lists each):
 published `ghcr.io/getsentry/*:<version>` images instead of the locally built
@@ -19,18 +20,15 @@ directories. Postgres, Valkey and ClickHouse get passwords (environment.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Union
+from typing import Optional, Union
 
 from components.apps.sentry.files import FILE_PATHS
-
-if TYPE_CHECKING:  # settings.py imports this module; the type is only needed for annotations
-    from components.apps.sentry.settings import SentrySettings
 
 ERRORS_ONLY = "errors-only"
 FEATURE_COMPLETE = "feature-complete"
 PROFILES = (ERRORS_ONLY, FEATURE_COMPLETE)
 
-# Shapes: how a service is built (shapes.py), like upstream's YAML anchors.
+# Shapes: how a service is built (services.py), like upstream's YAML anchors.
 SENTRY, SNUBA, OWN = "sentry", "snuba", "own"
 # depends_on conditions, as upstream's `x-depends_on-healthy` / `x-depends_on-default`.
 HEALTHY, STARTED = "service_healthy", "service_started"
@@ -48,82 +46,15 @@ FILES = {**FILE_PATHS, "redis-conf": "/usr/local/etc/redis/redis.conf"}
 
 
 @dataclass(frozen=True)
-class Image:
-    """An image and the user it runs as. `root` images start as root and drop privileges
-    themselves (gosu/su-exec in their entrypoints); `capabilities` is what that needs."""
-
-    reference: str  # `{version}` is the Sentry release
-    uid: Optional[int] = None
-    gid: Optional[int] = None
-    root: bool = False
-    capabilities: tuple[str, ...] = ()
-
-
-_DROP = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
-# The tag's own untagged smtp image, pinned by digest once looked up (see the report of the
-# catalog change): until then the reference stays untagged and tests name the gap.
-SMTP_IMAGE_DIGEST = ""
-# Every non-root image names its uid and gid as numbers: Kubernetes refuses runAsNonRoot for an
-# image whose USER is a name ("cannot verify user is non-root") unless runAsUser is given, and an
-# image whose USER is root (or unset) would not start at all. Distroless `nonroot` is 65532:65532.
-NONROOT = 65532
-IMAGES = {
-    # getsentry/sentry self-hosted/Dockerfile: `groupadd -r sentry --gid 999 && useradd ... --uid 999`.
-    "sentry": Image("ghcr.io/getsentry/sentry:{version}", uid=999, gid=999),
-    # getsentry/snuba@26.8.0:Dockerfile: `groupadd -r snuba --gid 1000`, `USER snuba`.
-    "snuba": Image("ghcr.io/getsentry/snuba:{version}", uid=1000, gid=1000),
-    # getsentry/relay Dockerfile.release (read at 0374299, not tag-exact): `FROM gcr.io/distroless/
-    # cc-debian13:nonroot`, files `--chown=nonroot:nonroot`; getsentry/relay#6117 (reviewed July
-    # 2026) moved the base to a Docker hardened `static` image with the same nonroot user. No
-    # entrypoint script: nothing starts as root or drops privileges.
-    "relay": Image("ghcr.io/getsentry/relay:{version}", uid=NONROOT, gid=NONROOT),
-    # getsentry/symbolicator@26.8.0:Dockerfile: `FROM gcr.io/distroless/cc-debian12:nonroot`,
-    # /etc/symbolicator and /data copied `--chown=nonroot:nonroot`.
-    "symbolicator": Image("ghcr.io/getsentry/symbolicator:{version}", uid=NONROOT, gid=NONROOT),
-    # getsentry/taskbroker@26.7.2:Dockerfile (unchanged up to 8a31fc9, 2026-08-07): `groupadd
-    # taskbroker --gid 1000 && useradd --gid taskbroker --uid 1000 taskbroker` but no USER line, so
-    # the image runs as root; the broker writes only its SQLite file in /opt/sqlite (a volume).
-    "taskbroker": Image("ghcr.io/getsentry/taskbroker:{version}", uid=1000, gid=1000),
-    # getsentry/vroom@26.7.1:Dockerfile (unchanged since 2025-06): `groupadd --gid 1000 vroom &&
-    # useradd -g vroom --uid 1000 vroom`, `USER vroom`.
-    "vroom": Image("ghcr.io/getsentry/vroom:{version}", uid=1000, gid=1000),
-    # getsentry/uptime-checker@26.8.0:Dockerfile: `addgroup -S app --gid 1000 && adduser -S app -G
-    # app --uid 1000`, `USER app`.
-    "uptime-checker": Image("ghcr.io/getsentry/uptime-checker:{version}", uid=1000, gid=1000),
-    # getsentry/launchpad Dockerfile (read at 7863870, not tag-exact): `groupadd --gid 1000 app &&
-    # useradd --uid 1000 --gid app`, `USER app`.
-    "launchpad": Image("ghcr.io/getsentry/launchpad:{version}", uid=1000, gid=1000),
-    # Third-party images at the versions getsentry/self-hosted@26.8.0:docker-compose.yml pins. The
-    # `root` ones start as root on purpose: postgres (gosu), ClickHouse (`clickhouse su`), nginx
-    # (`user nginx;` workers, port 80) and exim in smtp chown their directories and drop to their
-    # own user; SeaweedFS's image sets no USER and writes only its volume.
-    "smtp": Image("registry.gitlab.com/egos-tech/smtp" + (f"@{SMTP_IMAGE_DIGEST}" if SMTP_IMAGE_DIGEST else ""),
-                  root=True, capabilities=(*_DROP, "NET_BIND_SERVICE")),
-    "memcached": Image("memcached:1.6.45-alpine", uid=11211, gid=11211),  # USER memcache
-    # The valkey user (uid 999) reads the secret redis.conf; started as root, the entrypoint drops to it.
-    "redis": Image("valkey/valkey:8.1.9-alpine", uid=999, gid=999),
-    "postgres": Image("postgres:14.23-bookworm", root=True, capabilities=_DROP),
-    "pgbouncer": Image("edoburu/pgbouncer:v1.25.2-p0", uid=70, gid=70),  # USER postgres (alpine)
-    # confluentinc/common-docker base/Dockerfile.ubi9: `useradd ... appuser` (the first uid and
-    # group of the UBI image, 1000), `USER appuser`.
-    "kafka": Image("confluentinc/cp-kafka:7.6.6", uid=1000, gid=1000),
-    "clickhouse": Image("altinity/clickhouse-server:25.3.6.10034.altinitystable", root=True, capabilities=_DROP),
-    "seaweedfs": Image("chrislusf/seaweedfs:4.40_large_disk@sha256:"
-                       "d07aa1dae03c687e0737b86130ded1b18474211a09e85d737fbe5508b8805139", root=True),
-    "nginx": Image("nginx:1.31.3-alpine", root=True, capabilities=(*_DROP, "NET_BIND_SERVICE")),
-}
-
-
-@dataclass(frozen=True)
 class Entry:
     """One upstream service: its shape and what differs from that shape."""
 
     shape: str
     command: Union[str, tuple[str, ...], None] = None  # a string is split as compose splits it
     feature_complete: bool = False  # upstream `profiles: [feature-complete]`
-    health: Optional[str] = None  # key of shapes.HEALTH
+    health: Optional[str] = None  # key of health_checks.HEALTH
     scaling: str = TOPIC
-    image: Optional[str] = None  # key of IMAGES (OWN shape)
+    image: Optional[str] = None  # key of images.IMAGES (OWN shape)
     depends: tuple[tuple[str, str], ...] = ()  # OWN shape: upstream depends_on and condition
     ports: tuple[tuple[int, str], ...] = ()
     mounts: tuple[tuple[str, str], ...] = ()  # (volume, path)
@@ -321,29 +252,3 @@ def service_names(profile: str) -> tuple[str, ...]:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; one of {', '.join(PROFILES)}")
     return tuple(n for n, e in CATALOG.items() if profile == FEATURE_COMPLETE or not e.feature_complete)
-
-
-def deployed(settings: "SentrySettings") -> tuple[str, ...]:
-    """The services this stack runs: the profile's set minus the stores that run outside."""
-    external = {EXTERNAL_REPLACES[k] for k in settings.external.present}
-    return tuple(n for n in service_names(settings.profile) if n not in external)
-
-
-def image(name: str, settings: "SentrySettings") -> Image:
-    """The image a service runs; an operator's node-store image replaces the Sentry image."""
-    entry = CATALOG[name]
-    key = {SENTRY: "sentry", SNUBA: "snuba"}.get(entry.shape, entry.image)
-    found = IMAGES[key]
-    if key == "sentry" and settings.nodestore_image:
-        return Image(settings.nodestore_image, found.uid, found.gid)
-    return Image(found.reference.format(version=settings.version), found.uid, found.gid, found.root,
-                 found.capabilities)
-
-
-def dependencies(name: str, settings: "SentrySettings") -> tuple[tuple[str, str], ...]:
-    """Upstream's depends_on with conditions, minus the stores that run outside (as upstream's
-    external-kafka patch drops `kafka`)."""
-    entry = CATALOG[name]
-    listed = {SENTRY: SENTRY_DEPENDS, SNUBA: SNUBA_DEPENDS}.get(entry.shape, entry.depends)
-    present = set(deployed(settings))
-    return tuple((dep, condition) for dep, condition in listed if dep in present)

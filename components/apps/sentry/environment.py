@@ -7,51 +7,38 @@ configuration files read. A secret value only ever goes into the second mapping 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
 import pulumi
 
 from components.apps.sentry import catalog, sizing
 from components.apps.sentry.catalog import SENTRY, SNUBA
+from components.apps.sentry.credentials import Context
 from components.apps.sentry.files import env as file_env
 from components.apps.sentry.files.kafka import kafka_environment
 from components.apps.sentry.files.relay import redis_url
-
-if TYPE_CHECKING:
-    from components.apps.sentry.settings import SentrySettings
-    from components.apps.sentry.shapes import Context
+from components.apps.sentry.settings import SentrySettings
 
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 HEALTH_FILE = "/tmp/health.txt"
 STATSD_LOCAL = "127.0.0.1:8125"  # upstream's ${STATSD_ADDR:-127.0.0.1:8125}: nothing listens, nothing sent
 
-# Environment the Sentry shape sets: the operator's `sentry.env` may not override these.
-MANAGED_ENV = frozenset({
-    "PYTHONUSERBASE", "SENTRY_CONF", "SNUBA", "VROOM", "DEFAULT_CA_BUNDLE", "REQUESTS_CA_BUNDLE",
-    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH_ENV_VAR", "COMPOSE_PROFILES", "SENTRY_EVENT_RETENTION_DAYS",
-    "SENTRY_KAFKA_MAX_POLL_INTERVAL_MS", "SENTRY_MAIL_HOST", "SENTRY_STATSD_ADDR", "LAUNCHPAD_RPC_SHARED_SECRET",
-    file_env.SECRET_KEY, file_env.POSTGRES_PASSWORD, file_env.REDIS_PASSWORD, file_env.MAIL_PASSWORD,
-    file_env.S3_ACCESS_KEY_ID, file_env.S3_SECRET_ACCESS_KEY, file_env.KAFKA_SASL_PASSWORD,
-    # Read by upstream's external-Kafka patch; here sentry.conf.py carries them, so they are reserved.
-    "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME",
-})
-
 Env = tuple[dict[str, str], dict[str, pulumi.Input[str]]]
 
 
-def environment(name: str, settings: "SentrySettings", context: "Context") -> Env:
+def environment(name: str, settings: SentrySettings, context: Context) -> Env:
     """(env, secret_env) for one service."""
     shape = catalog.CATALOG[name].shape
     return {SENTRY: _sentry_env, SNUBA: _snuba_env}.get(shape, _OWN_ENV.get(name, _no_env))(settings, context)
 
 
-def _bootstrap(settings: "SentrySettings") -> str:
+def _bootstrap(settings: SentrySettings) -> str:
     kafka = settings.external.kafka
     return ",".join(kafka.bootstrap_servers) if kafka else "kafka:9092"
 
 
-def _kafka_auth(settings: "SentrySettings", context: "Context", names: Mapping[str, str]) -> Env:
+def _kafka_auth(settings: SentrySettings, context: Context, names: Mapping[str, str]) -> Env:
     """External Kafka's security settings under a client's variable names (upstream's
     optional-modifications/patches/external-kafka), or nothing for the bundled broker."""
     kafka = settings.external.kafka
@@ -70,7 +57,7 @@ _PLAIN_KAFKA_NAMES = {"protocol": "KAFKA_SECURITY_PROTOCOL", "mechanism": "KAFKA
                       "username": "KAFKA_SASL_USERNAME", "password": "KAFKA_SASL_PASSWORD"}
 
 
-def _sentry_env(settings: "SentrySettings", context: "Context") -> Env:
+def _sentry_env(settings: SentrySettings, context: Context) -> Env:
     secrets = context.secrets
     env = {
         "PYTHONUSERBASE": "/data/custom-packages", "SENTRY_CONF": "/etc/sentry", "SNUBA": "http://snuba-api:1218",
@@ -103,7 +90,7 @@ def _sentry_env(settings: "SentrySettings", context: "Context") -> Env:
     return {**env, **settings.env}, secret
 
 
-def _snuba_env(settings: "SentrySettings", context: "Context") -> Env:
+def _snuba_env(settings: SentrySettings, context: Context) -> Env:
     external = settings.external
     env = {
         "SNUBA_SETTINGS": "self_hosted", "CLICKHOUSE_HOST": "clickhouse", "DEFAULT_BROKERS": _bootstrap(settings),
@@ -128,7 +115,7 @@ def _snuba_env(settings: "SentrySettings", context: "Context") -> Env:
     return {**env, **auth_env}, {**secret, **auth_secret}
 
 
-def _no_env(settings: "SentrySettings", context: "Context") -> Env:
+def _no_env(settings: SentrySettings, context: Context) -> Env:
     return {}, {}
 
 
@@ -227,7 +214,7 @@ def _vroom(settings, context) -> Env:
                                  "AWS_SECRET_KEY": context.secrets.object_store_secret_key, **auth_secret}
 
 
-def _redis_url(settings: "SentrySettings", context: "Context", with_db: bool) -> pulumi.Input[str]:
+def _redis_url(settings: SentrySettings, context: Context, with_db: bool) -> pulumi.Input[str]:
     """The Redis URL with the password (URL-quoted) in it: a secret as a whole."""
     redis = settings.external.redis
     host, port, db = (redis.host, redis.port, redis.db) if redis else ("redis", 6379, 0)
@@ -265,7 +252,7 @@ def _uptime_checker(settings, context) -> Env:
     return {**env, **auth_env}, {"UPTIME_CHECKER_REDIS_HOST": url, **auth_secret}
 
 
-_OWN_ENV: Mapping[str, Callable[["SentrySettings", "Context"], Env]] = {
+_OWN_ENV: Mapping[str, Callable[[SentrySettings, Context], Env]] = {
     "smtp": _smtp, "redis": _redis, "postgres": _postgres, "pgbouncer": _pgbouncer, "kafka": _kafka,
     "clickhouse": _clickhouse, "seaweedfs": _seaweedfs, "taskbroker": _taskbroker,
     "launchpad-taskworker": _launchpad, "vroom": _vroom, "uptime-checker": _uptime_checker,

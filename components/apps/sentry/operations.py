@@ -59,7 +59,7 @@ class Operations(describe.Additions):
 
 def operations(site: Site, settings, services: Sequence[Service], secrets) -> Operations:
     """`settings`: SentrySettings; `services`: the deployed ones (their images); `secrets`:
-    shapes.Secrets (the bundled stores' passwords)."""
+    credentials.Secrets (the bundled stores' passwords)."""
     ops = Operations()
     deployed = {s.name: s for s in services}
     backup = site.backup

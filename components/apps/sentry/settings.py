@@ -1,8 +1,9 @@
 """The `sentry:` configuration section: release, profile, retention, mail, workers, Kafka,
 resources, external stores and extra environment, each problem named by its full key.
 
-The catalog (catalog.py) decides which names are services; sizing.py which memory figure is too
-low; topics.py how far a consumer may scale. This module only reads and checks.
+It reads upstream's facts below it and nothing above: the catalog (catalog.py) decides which
+names are services; sizing.py which memory figure is too low; topics.py how far a consumer may
+scale; managed_env.py which variables `env` may not set. This module only reads and checks.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from components.spec import Resources
 from components.validation import Problems, Section, email_problem, url_problem
 
 from components.apps.sentry import catalog, sizing, topics
-from components.apps.sentry.environment import MANAGED_ENV
+from components.apps.sentry.managed_env import MANAGED_ENV
 
 DEFAULT_VERSION = "26.8.0"
 # The catalog describes this release line; another one changes the service set.
@@ -142,6 +143,12 @@ class SentrySettings:
     def nodestore(self) -> str:
         """Where event payloads live: S3 needs sentry-nodestore-s3, which only an operator's image has."""
         return "s3" if self.nodestore_image else "postgres"
+
+    @property
+    def deployed_services(self) -> tuple[str, ...]:
+        """The services this stack runs: the profile's set minus the stores that run outside."""
+        external = {catalog.EXTERNAL_REPLACES[k] for k in self.external.present}
+        return tuple(n for n in catalog.service_names(self.profile) if n not in external)
 
     @property
     def uses_object_store(self) -> bool:

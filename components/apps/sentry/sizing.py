@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from components.spec import Resources
+from components.stores import valkey_maxmemory_mb
 
 from components.apps.sentry.catalog import ERRORS_ONLY, FEATURE_COMPLETE
 from components.apps.sentry.files import kafka as kafka_files
@@ -156,8 +157,6 @@ def clickhouse_max_memory_ratio(limit_mb: int) -> float:
 def redis_maxmemory_mb(limit_mb: int) -> int:
     """Valkey's maxmemory, as for every Valkey this program runs (components.stores; upstream sets
     `maxmemory 0`, unbounded, and no limit)."""
-    from components.stores import valkey_maxmemory_mb
-
     return valkey_maxmemory_mb(limit_mb)
 
 

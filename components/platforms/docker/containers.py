@@ -1,4 +1,5 @@
-"""Container arguments from spec workloads: environment, files, scratch space, limits, checks.
+"""Container arguments from spec workloads: environment, files, scratch space, limits, checks;
+and the judgement of a one-shot container's exit code (`require_success`).
 
 Pure functions from the description to pulumi-docker argument objects, so that the platform
 component only decides what exists and in which order.
@@ -123,3 +124,22 @@ def labels(app: str, instance: str, component: str, extra: Mapping[str, pulumi.I
         **extra,
     }
     return [docker.ContainerLabelArgs(label=k, value=v) for k, v in values.items()]
+
+
+class TaskFailed(Exception):
+    pass
+
+
+def require_success(what: str, container: docker.Container) -> pulumi.Output[str]:
+    def check(values):
+        exit_code, name = values
+        if exit_code is None:
+            return "0"  # preview, or a provider that does not report: nothing to judge
+        if int(exit_code) != 0:
+            raise TaskFailed(
+                f"{what} exited with code {int(exit_code)}; read `docker logs {name}` on the Docker host, fix the "
+                f"cause, then run it again with `pulumi up --replace <urn of {name}>`"
+            )
+        return "0"
+
+    return pulumi.Output.all(container.exit_code, container.name).apply(check)

@@ -79,8 +79,6 @@ def declare(platform, dsn: pulumi.Output[str], triggers: Sequence[pulumi.Input],
 
 
 def _in_container(platform, name: str, dsn, triggers, web, timeout: int) -> pulumi.Output[str]:
-    from components.platforms.docker.platform import require_success
-
     entry = platform.spec.entrypoint
     base = f"http://{entry.service}:{entry.port}"
     env = deploy_check.environment(base, entry.health_path, timeout)
@@ -104,7 +102,7 @@ def _in_container(platform, name: str, dsn, triggers, web, timeout: int) -> pulu
         opts=pulumi.ResourceOptions.merge(platform.child_options, pulumi.ResourceOptions(
             depends_on=web, additional_secret_outputs=["envs"])),
     )
-    return require_success("the post-deploy check", container).apply(
+    return containers.require_success("the post-deploy check", container).apply(
         lambda _: deploy_check.reached_at(base, entry.health_path))
 
 

@@ -15,16 +15,13 @@ import pulumi
 import pulumi_docker as docker
 
 from components.platforms.docker import commands, containers, deploy_check, env_file
+from components.platforms.docker.containers import require_success
 from components.platforms.docker.settings import DockerSettings
 from components.plugins import PlatformArgs
 from components.spec import AppSpec, ScheduledTask, Service, Task, Workload
 
 TYPE = "error-tracking:platforms:Docker"
 HEALTHY_TIMEOUT_SECONDS = 600
-
-
-class TaskFailed(Exception):
-    pass
 
 
 class DockerPlatform(pulumi.ComponentResource):
@@ -235,18 +232,3 @@ def check(spec: AppSpec, settings: DockerSettings) -> list[str]:
             f"{entry.name} container on docker.port; set it to 1 (more processes: its worker setting)"
         )
     return problems
-
-
-def require_success(what: str, container: docker.Container) -> pulumi.Output[str]:
-    def check(values):
-        exit_code, name = values
-        if exit_code is None:
-            return "0"  # preview, or a provider that does not report: nothing to judge
-        if int(exit_code) != 0:
-            raise TaskFailed(
-                f"{what} exited with code {int(exit_code)}; read `docker logs {name}` on the Docker host, fix the "
-                f"cause, then run it again with `pulumi up --replace <urn of {name}>`"
-            )
-        return "0"
-
-    return pulumi.Output.all(container.exit_code, container.name).apply(check)

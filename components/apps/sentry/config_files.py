@@ -1,18 +1,47 @@
-"""The configuration files' context from the stack's settings: what each file needs to know."""
+"""Sentry's configuration files for one deployment: what each file needs to know from the settings
+(files/ renders them), rendered once Relay's key is known, and Valkey's password-bearing config.
+"""
 
 from __future__ import annotations
 
-from components.apps.sentry import catalog, sizing
-from components.apps.sentry.files import FilesContext, Kafka, Mail, ObjectStorage, Postgres, Redis
+import dataclasses
+
+import pulumi
+
+from components import stores
+from components.apps.sentry import sizing
+from components.apps.sentry.credentials import Secrets
+from components.apps.sentry.files import (
+    FILE_PATHS, FilesContext, Kafka, Mail, ObjectStorage, Postgres, Redis, render_files,
+)
 from components.apps.sentry.settings import SentrySettings
 from components.apps.site import Site
+from components.spec import ConfigFile
+
+
+def config_files(site: Site, settings: SentrySettings, secret_values: Secrets) -> tuple[ConfigFile, ...]:
+    """Every configuration file; rendered once the Relay key is known. Files carry operator values
+    (mail, url), so they are secret when the operator set those as secrets."""
+    secret = settings.secret or site.is_secret("url") or site.is_secret("adminEmail")
+    context = files_context(site, settings)
+    rendered = pulumi.Output.all(secret_values.relay_public_key, secret_values.relay_id).apply(
+        lambda v: {f.name: f.content for f in render_files(dataclasses.replace(
+            context, relay_public_key=v[0], relay_id=v[1]))})
+    files = [ConfigFile(name, rendered.apply(lambda c, n=name: c[n]), secret=secret)
+             for name in FILE_PATHS]
+    if "redis" in settings.deployed_services:
+        maxmemory = sizing.redis_maxmemory_mb(settings.resources_for("redis").memory_mb)
+        content = pulumi.Output.from_input(secret_values.redis_password).apply(
+            lambda p: stores.valkey_config(p, maxmemory))
+        files.append(ConfigFile("redis-conf", pulumi.Output.secret(content), secret=True))
+    return tuple(files)
 
 
 def files_context(site: Site, settings: SentrySettings) -> FilesContext:
     """Everything but Relay's key and id, which the app fills in once they are known."""
     external = settings.external
     mail = settings.mail
-    clickhouse_mb = settings.resources_for("clickhouse").memory_mb if "clickhouse" in catalog.deployed(settings) \
+    clickhouse_mb = settings.resources_for("clickhouse").memory_mb if "clickhouse" in settings.deployed_services \
         else 2048
     return FilesContext(
         url=site.url,

@@ -1,16 +1,17 @@
-"""The shapes: secrets only in secret_env, wiring that follows settings, a description that validates."""
+"""Sentry's services: secrets only in secret_env, wiring that follows settings, a description that validates."""
 
 from __future__ import annotations
 
 import pytest
 
 from components import spec
-from components.apps.sentry import catalog, shapes, sizing
+from components.apps.sentry import catalog, credentials, sizing
+from components.apps.sentry import services as sentry_services
 from components.apps.sentry.settings import parse_settings
 from components.validation import Problems, Section
 from tests.harness import own_event_loop
 
-SECRETS = shapes.Secrets(*(f"SENTINEL-{name}" for name in (
+SECRETS = credentials.Secrets(*(f"SENTINEL-{name}" for name in (
     "secret-key", "postgres", "clickhouse", "launchpad", "redis", "relay-id", "relay-public", "relay-secret",
     "access", "object-secret", "sasl", "mail")))
 EXTERNAL = {"external": {
@@ -31,13 +32,13 @@ def settings_of(data):
 
 def built(data):
     settings = settings_of(data)
-    return {s.name: s for s in shapes.services(settings, shapes.Context(SECRETS, "errors.example.com"))}
+    return {s.name: s for s in sentry_services.services(settings, credentials.Context(SECRETS, "errors.example.com"))}
 
 
 def app(services):
     services = tuple(services.values())
     files = tuple(spec.ConfigFile(name, "x") for name in catalog.FILES)
-    return spec.AppSpec("sentry", "26.8.0", services, (), shapes.volumes(settings_of({}), services),
+    return spec.AppSpec("sentry", "26.8.0", services, (), sentry_services.volumes(settings_of({}), services),
                         spec.Entrypoint("nginx", 80, "/_health/"), files=files)
 
 
@@ -157,9 +158,9 @@ def test_valkey_reads_its_password_from_upstreams_config_file_path_never_from_ar
 def test_redis_urls_quote_the_password_and_travel_as_secrets():
     def urls(data, password):
         settings = settings_of(data)
-        secrets = shapes.Secrets("k", "p", "c", "l", redis_password=password, relay_id="i", relay_public_key="pk",
+        secrets = credentials.Secrets("k", "p", "c", "l", redis_password=password, relay_id="i", relay_public_key="pk",
                                  relay_secret_key="sk")
-        services = {s.name: s for s in shapes.services(settings, shapes.Context(secrets))}
+        services = {s.name: s for s in sentry_services.services(settings, credentials.Context(secrets))}
         return (services["relay"].secret_env["RELAY_REDIS_URL"],
                 services["uptime-checker"].secret_env["UPTIME_CHECKER_REDIS_HOST"])
 
@@ -180,9 +181,9 @@ def test_a_generated_redis_password_stays_an_output():
         return await relay.future(), await relay.is_secret(), await uptime.future()
 
     def urls_of(password):
-        secrets = shapes.Secrets("k", "p", "c", "l", redis_password=password)
-        services = {s.name: s for s in shapes.services(settings_of({"profile": "feature-complete"}),
-                                                       shapes.Context(secrets))}
+        secrets = credentials.Secrets("k", "p", "c", "l", redis_password=password)
+        services = {s.name: s for s in sentry_services.services(settings_of({"profile": "feature-complete"}),
+                                                       credentials.Context(secrets))}
         return (services["relay"].secret_env["RELAY_REDIS_URL"],
                 services["uptime-checker"].secret_env["UPTIME_CHECKER_REDIS_HOST"])
 
