@@ -55,11 +55,29 @@ class HealthCheck:
 
 @dataclass(frozen=True)
 class Resources:
-    """What a container may use; platforms that schedule by requests (Kubernetes) request exactly
-    this much, so a node is never promised more than it has."""
+    """What a container may use (`memory_mb`, `cpu`: its limits) and what it typically uses
+    (`memory_request_mb`, `cpu_request`): what a scheduler reserves for it (Kubernetes requests,
+    Docker's memory reservation). None: the limit itself, so a node is never promised more than
+    it has."""
 
     memory_mb: int
     cpu: float
+    memory_request_mb: Optional[int] = None
+    cpu_request: Optional[float] = None
+
+    def __post_init__(self):
+        if self.memory_request_mb is not None and not 0 < self.memory_request_mb <= self.memory_mb:
+            raise ValueError(f"memory request {self.memory_request_mb} MB must be within the limit {self.memory_mb} MB")
+        if self.cpu_request is not None and not 0 < self.cpu_request <= self.cpu:
+            raise ValueError(f"cpu request {self.cpu_request} must be within the limit {self.cpu}")
+
+    @property
+    def reserved_memory_mb(self) -> int:
+        return self.memory_mb if self.memory_request_mb is None else self.memory_request_mb
+
+    @property
+    def reserved_cpu(self) -> float:
+        return self.cpu if self.cpu_request is None else self.cpu_request
 
 
 @dataclass(frozen=True)

@@ -81,3 +81,22 @@ def test_two_forms_for_the_same_platform_are_still_a_duplicate():
 def test_schedules_become_cron_lines():
     assert Schedule(hour=3, minute=30).cron == "30 3 * * *"
     assert Schedule(hour=5, minute=0, day_of_month=1).cron == "0 5 1 * *"
+
+
+def test_a_request_below_the_limit_is_what_schedulers_reserve_and_none_means_the_limit():
+    from components.platforms.docker.containers import memory_reservation
+    from components.platforms.kubernetes.pods import resources
+
+    sized = Resources(memory_mb=1536, cpu=1.0, memory_request_mb=1024, cpu_request=0.25)
+    assert resources(sized) == {"limits": {"memory": "1536Mi", "cpu": "1000m"},
+                                "requests": {"memory": "1024Mi", "cpu": "250m"}}
+    assert memory_reservation(sized) == {"memory_reservation": 1024}
+    capped = Resources(memory_mb=256, cpu=0.5)
+    assert resources(capped)["requests"] == {"memory": "256Mi", "cpu": "500m"}
+    assert memory_reservation(capped) == {}
+
+
+@pytest.mark.parametrize("memory, cpu", [(2048, None), (None, 2.0), (0, None)])
+def test_a_request_above_the_limit_is_refused(memory, cpu):
+    with pytest.raises(ValueError, match="within the limit"):
+        Resources(memory_mb=1024, cpu=1.0, memory_request_mb=memory, cpu_request=cpu)

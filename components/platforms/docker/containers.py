@@ -13,7 +13,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_docker as docker
 
-from components.spec import AppSpec, HealthCheck, ScheduledTask, Workload
+from components.spec import AppSpec, HealthCheck, Resources, ScheduledTask, Workload
 
 LOG_OPTIONS = {"max-size": "10m", "max-file": "3"}
 
@@ -62,6 +62,14 @@ def tmpfs(workload: Workload) -> Optional[Mapping[str, str]]:
     if not workload.scratch:
         return None
     return {s.path: f"size={s.size_mb}m,mode=1777" for s in workload.scratch}
+
+
+def memory_reservation(resources: Resources) -> dict:
+    """Docker's soft limit (what the engine reclaims towards under memory pressure): the typical
+    use the app declared, when it declared one."""
+    if resources.memory_request_mb is None:
+        return {}
+    return {"memory_reservation": resources.memory_request_mb}
 
 
 def ulimits(workload: Workload) -> Optional[list[docker.ContainerUlimitArgs]]:

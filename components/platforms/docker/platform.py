@@ -145,6 +145,7 @@ class DockerPlatform(pulumi.ComponentResource):
             ulimits=containers.ulimits(workload),
             memory=workload.resources.memory_mb,
             memory_swap=workload.resources.memory_mb,
+            **containers.memory_reservation(workload.resources),
             cpus=f"{workload.resources.cpu:g}",
             log_driver="json-file",
             log_opts=containers.LOG_OPTIONS,

@@ -15,7 +15,7 @@ from components.spec import CommandProbe, HealthCheck, HttpProbe, Port, Resource
 def resources(r: Resources) -> dict[str, Any]:
     return {
         "limits": {"memory": f"{r.memory_mb}Mi", "cpu": _cpu(r.cpu)},
-        "requests": {"memory": f"{r.memory_mb}Mi", "cpu": _cpu(r.cpu)},
+        "requests": {"memory": f"{r.reserved_memory_mb}Mi", "cpu": _cpu(r.reserved_cpu)},
     }
 
 
