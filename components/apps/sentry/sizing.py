@@ -102,7 +102,8 @@ _SCHEDULER = _sentry(200, "; a scheduler: one Sentry process (#2766: 173-228 MiB
 # Errors-only; FEATURE_COMPLETE_DEFAULTS adds its services and raises a few.
 DEFAULTS: Mapping[str, Size] = {
     "smtp": Size(64, 16, 0.1, 0.01, *SMALL_DAEMON_PUBLISHED),
-    "memcached": Size(128, 72, 0.25, 0.02, 64, "memcached: its item memory, -m 64 MB by default, plus connections"),
+    "memcached": Size(128, 72, 0.25, 0.02, 64, "memcached: none published; its item memory, -m 64 MB by default, "
+                                                "plus connections"),
     "redis": Size(1024, 96, 0.5, 0.05, 0, "Valkey, upstream's maxmemory 0 + volatile-lru: no fixed figure, it grows "
                                           "with ingest (#2262: 7 GB after 10 h at 75k events a day, 23.8.0); 1 GiB "
                                           "holds minutes of in-flight payloads at the Kafka sizing's ingest rate"),

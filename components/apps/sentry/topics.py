@@ -290,13 +290,15 @@ class Kept:
 
 
 def kept(created: Iterable[Topic], ingest_kb_per_second: int, roll_hours: int) -> Kept:
-    """Every event ingested at `ingest_kb_per_second` stays on disk for its topic's retention plus
-    the time until its segment rolls (only closed segments are deleted), written DOWNSTREAM_COPIES
-    times on its way through (ingest topic, processed event, Snuba's streams); dead-letter queues
-    hold only what failed and are left out. A consumer stopped for less than the retention loses
-    nothing. An operator's byte bound caps the whole."""
+    """Every event ingested at `ingest_kb_per_second` stays on disk for the retention of the topics
+    Relay writes it to plus the time until its segment rolls (only closed segments are deleted),
+    written DOWNSTREAM_COPIES times on its way through (ingest topic, processed event, Snuba's
+    streams), which keep the same retention. Dead-letter queues and `event-replacements` (7 days)
+    hold only what failed or was merged and are left out. A consumer stopped for less than the
+    retention loses nothing. An operator's byte bound caps the whole."""
     created = tuple(created)
-    live = [t for t in created if not dead_letter(t.name)] or list(created)
+    live = [t for t in created if t.name in OTHER_SERVICES["relay"].produces] or [
+        t for t in created if not dead_letter(t.name)] or list(created)
     longest_hours = max(int(t.config["retention.ms"]) for t in live) / 3_600_000 if live else 0
     seconds = (longest_hours + roll_hours) * 3600
     estimate = int(ingest_kb_per_second * 1024 * DOWNSTREAM_COPIES * seconds)
