@@ -58,18 +58,22 @@ class Resources:
     """What a container may use (`memory_mb`, `cpu`: its limits) and what it typically uses
     (`memory_request_mb`, `cpu_request`): what a scheduler reserves for it (Kubernetes requests,
     Docker's memory reservation). None: the limit itself, so a node is never promised more than
-    it has."""
+    it has. `swap_mb`: swap it may use beyond its memory limit where the platform sets it per
+    container (Docker; Kubernetes leaves swap to the node's kubelet)."""
 
     memory_mb: int
     cpu: float
     memory_request_mb: Optional[int] = None
     cpu_request: Optional[float] = None
+    swap_mb: int = 0
 
     def __post_init__(self):
         if self.memory_request_mb is not None and not 0 < self.memory_request_mb <= self.memory_mb:
             raise ValueError(f"memory request {self.memory_request_mb} MB must be within the limit {self.memory_mb} MB")
         if self.cpu_request is not None and not 0 < self.cpu_request <= self.cpu:
             raise ValueError(f"cpu request {self.cpu_request} must be within the limit {self.cpu}")
+        if self.swap_mb < 0:
+            raise ValueError(f"swap {self.swap_mb} MB must not be negative")
 
     @property
     def reserved_memory_mb(self) -> int:
@@ -98,6 +102,9 @@ class Volume:
     # The uid/gid that must own the volume's root (a fresh Docker volume is root's, and a non-root
     # process cannot write it); None: whatever the image's own directory at the mount point has.
     owner: Optional[int] = None
+    # Set when `size_gb` is the least the app needs (what it must hold, and why): platforms refuse
+    # an operator's smaller size with this reason.
+    minimum_reason: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +205,9 @@ class Workload:
     capabilities: tuple[str, ...] = ()
     # The image writes only to its mounts and scratch space.
     read_only_root: bool = False
+    # Size of /dev/shm (POSIX shared memory, e.g. Postgres' parallel queries); None: the
+    # platform's default. Memory-backed on every platform, so it counts against the memory limit.
+    shared_memory_mb: Optional[int] = None
     # Open-file limits and the like (Docker only: Kubernetes pods cannot set them).
     ulimits: Mapping[str, int] = field(default_factory=dict)
     # How long the process may take to stop after SIGTERM.

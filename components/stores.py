@@ -110,12 +110,13 @@ def valkey_config(password: str, maxmemory_mb: int) -> str:
     """valkey.conf: a password (never on the command line), AOF persistence, bounded memory.
 
     Only keys with a TTL (cache entries) may be evicted, never queued tasks or sessions.
+    `maxmemory_mb` 0 is Valkey's own "no bound" (then the container's limit is the only one).
     """
     return "\n".join([
         f"requirepass {password}",
         "appendonly yes",
         "dir /data",
-        f"maxmemory {maxmemory_mb}mb",
+        f"maxmemory {maxmemory_mb}mb" if maxmemory_mb else "maxmemory 0",
         "maxmemory-policy volatile-lru",
         "",
     ])

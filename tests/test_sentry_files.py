@@ -281,11 +281,18 @@ def test_kafka_runs_kraft_with_heap_from_its_limit_and_retention_bounded_in_byte
     environment = kafka_environment(memory_limit_mb=1536, retention_hours=3, retention_bytes=256 * 1024 * 1024)
     assert environment["KAFKA_PROCESS_ROLES"] == "broker,controller"
     assert environment["KAFKA_ADVERTISED_LISTENERS"].endswith("EXTERNAL://kafka:9092")
-    assert environment["KAFKA_HEAP_OPTS"] == "-Xmx768m -Xms768m"
+    assert environment["KAFKA_HEAP_OPTS"] == "-Xmx384m -Xms384m"  # a quarter of the limit
     assert environment["KAFKA_LOG_RETENTION_HOURS"] == "3" == environment["KAFKA_LOG_ROLL_HOURS"]
     assert int(environment["KAFKA_LOG_RETENTION_BYTES"]) == 256 * 1024 * 1024
     assert int(environment["KAFKA_LOG_SEGMENT_BYTES"]) <= int(environment["KAFKA_LOG_RETENTION_BYTES"]) // 4
     assert all(isinstance(v, str) for v in environment.values())
+
+
+def test_kafka_keeps_upstreams_broker_hours_and_no_byte_bound_unless_the_operator_sets_one():
+    environment = kafka_environment(memory_limit_mb=2176)
+    assert environment["KAFKA_LOG_RETENTION_HOURS"] == "3" == environment["KAFKA_LOG_ROLL_HOURS"]
+    assert "KAFKA_LOG_RETENTION_BYTES" not in environment and "KAFKA_LOG_SEGMENT_BYTES" not in environment
+    assert kafka_environment(2176, retention_hours=48)["KAFKA_LOG_RETENTION_HOURS"] == "48"
 
 
 def test_kafka_heap_stays_within_sane_bounds_and_the_disk_budget_is_shared_by_partitions():

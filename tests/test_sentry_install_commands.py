@@ -1,14 +1,9 @@
 """Sentry's install one-shots: upstream's order and commands, no secret on a command line, and the
-two scripts we add (buckets, Kafka topics) run for real against stand-ins."""
+two scripts we add (buckets, Kafka topics) run for real against stand-ins (the topics script in
+tests/test_sentry_topics_script.py)."""
 
-import io
 import json
-import os
 import subprocess
-import sys
-import types
-from contextlib import redirect_stdout
-from unittest import mock
 
 import pytest
 
@@ -76,97 +71,10 @@ def test_bucket_step_creates_missing_buckets_only_and_sets_their_expiry(tmp_path
     assert set(step.secret_env) == {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 
 
-class FakeKafka:
-    """confluent_kafka's AdminClient as the topics script uses it."""
-
-    def __init__(self, existing, fail=()):
-        self.existing, self.fail, self.created, self.settings = existing, set(fail), [], None
-
-    def modules(self):
-        fake = self
-
-        class KafkaError:
-            TOPIC_ALREADY_EXISTS = 36
-
-            def __init__(self, code):
-                self._code = code
-
-            def code(self):
-                return self._code
-
-            def str(self):
-                return f"error {self._code}"
-
-        class KafkaException(Exception):
-            pass
-
-        class Future:
-            def __init__(self, error):
-                self.error = error
-
-            def result(self):
-                if self.error:
-                    raise KafkaException(KafkaError(self.error))
-
-        class AdminClient:
-            def __init__(self, settings):
-                fake.settings = settings
-
-            def list_topics(self, timeout):
-                return types.SimpleNamespace(topics={
-                    name: types.SimpleNamespace(partitions=dict.fromkeys(range(n))) for name, n in fake.existing.items()})
-
-            def create_topics(self, topics):
-                fake.created += topics
-                return {t.topic: Future(41 if t.topic in fake.fail else None) for t in topics}
-
-        class NewTopic:
-            def __init__(self, topic, num_partitions, replication_factor, config):
-                self.topic, self.num_partitions, self.replication_factor, self.config = (
-                    topic, num_partitions, replication_factor, config)
-
-        kafka = types.ModuleType("confluent_kafka")
-        kafka.KafkaError, kafka.KafkaException = KafkaError, KafkaException
-        admin = types.ModuleType("confluent_kafka.admin")
-        admin.AdminClient, admin.NewTopic = AdminClient, NewTopic
-        return {"confluent_kafka": kafka, "confluent_kafka.admin": admin}
-
-
-def run_topics(step, fake):
-    out = io.StringIO()
-    environment = {**step.env, "KAFKA_SASL_PASSWORD": "sasl-secret"}
-    with mock.patch.dict(sys.modules, fake.modules()), mock.patch.dict(os.environ, environment, clear=True), \
-            redirect_stdout(out):
-        try:
-            exec(compile(step.command[2], "<topics>", "exec"), {"__name__": "__main__"})
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code
-    return code, out.getvalue()
-
-
 TOPICS = [("events", 1, {"message.timestamp.type": "LogAppendTime"}), ("ingest-events", 4, {}),
           ("monitors-clock-tick", 1, {})]
 KAFKA_ENV = {"KAFKA_BOOTSTRAP_SERVERS": "b1:9093,b2:9093", "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
              "KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "KAFKA_SASL_USERNAME": "sentry"}
-
-
-def test_topics_step_creates_only_missing_topics_with_partitions_configs_and_sasl():
-    step = ic.create_kafka_topics(TOPICS, KAFKA_ENV)
-    assert step.image == ic.SENTRY and step.command[:2] == ("python3", "-c")
-    assert step.secret_env == ("KAFKA_SASL_PASSWORD",)
-    fake = FakeKafka(existing={"events": 1})
-    code, output = run_topics(step, fake)
-    assert code == 0, output
-    assert [(t.topic, t.num_partitions, t.replication_factor, t.config) for t in fake.created] == [
-        ("ingest-events", 4, -1, {}), ("monitors-clock-tick", 1, -1, {})]
-    assert fake.settings["sasl.password"] == "sasl-secret" and fake.settings["security.protocol"] == "SASL_SSL"
-    assert "sasl-secret" not in output
-
-
-def test_topics_step_fails_when_a_topic_cannot_be_created():
-    code, output = run_topics(ic.create_kafka_topics(TOPICS, KAFKA_ENV), FakeKafka({}, fail={"ingest-events"}))
-    assert code == 1 and "ingest-events" in output
 
 
 def test_topic_list_mistakes_are_refused_before_deploying():

@@ -17,7 +17,8 @@ HEX32 = ("0123456789abcdef" * 2)[:32]
 INSTALL_ORDER = ["create-kafka-topics", "snuba-bootstrap", "sentry-upgrade", "create-admin", "bootstrap"]
 # What the operations add beside upstream's services (tests/test_sentry_operations*.py).
 OPERATIONS = {"backup", "drill", "offsite", "watchdog", "clickhouse-backup", "clickhouse-drill", "pre-upgrade-backup",
-              "clickhouse-pre-upgrade-backup", "alert-test", "volume-owner-backups"}
+              "clickhouse-pre-upgrade-backup", "alert-test", "volume-owner-backups",
+              "volume-owner-sentry-cleanup-status"}
 
 
 @pytest.fixture(scope="module")
@@ -56,11 +57,12 @@ def test_each_upstream_service_runs_once_in_a_container_named_after_it(profile, 
 
 
 @pytest.mark.parametrize("fixture, ceiling", [("errors_only", 7000), ("feature_complete", 14000)])
-def test_memory_limits_sum_within_upstreams_host_minimum(fixture, ceiling, request):
+def test_memory_reservations_sum_within_upstreams_host_minimum(fixture, ceiling, request):
     everything = running(request.getfixturevalue(fixture))
     assert {"backup", "clickhouse-backup"} <= set(everything)  # the operations count too
-    assert all(c.inputs["memory"] > 0 and c.inputs["memorySwap"] == c.inputs["memory"] for c in everything.values())
-    assert sum(c.inputs["memory"] for c in everything.values()) <= ceiling
+    assert all(c.inputs["memory"] > 0 for c in everything.values())
+    reserved = sum(c.inputs.get("memoryReservation") or c.inputs["memory"] for c in everything.values())
+    assert reserved <= ceiling < sum(c.inputs["memory"] for c in everything.values())
 
 
 def test_images_are_upstreams_published_ones_pinned_to_the_release(errors_only):
@@ -103,13 +105,13 @@ def test_feature_complete_creates_its_profiles_bucket_first(feature_complete):
     assert env_of(services(feature_complete)["seaweedfs"])["AWS_ACCESS_KEY_ID"] == ("0123456789abcdef" * 2)[:20]
 
 
-def test_topics_are_created_with_bounded_retention_before_snuba_makes_its_own(errors_only):
+def test_topics_are_created_with_upstreams_retention_before_snuba_makes_its_own(errors_only):
     topics = json.loads(env_of(tasks(errors_only)["create-kafka-topics"])["KAFKA_TOPICS"])
     names = {t["name"] for t in topics}
     assert {"ingest-events", "events", "snuba-commit-log", "outcomes"} <= names
     for topic in topics:
-        retention = topic["config"].get("retention.ms")
-        assert retention is None or int(retention) <= 3 * 3600 * 1000, topic
+        assert int(topic["config"]["retention.ms"]) >= 24 * 3600 * 1000, topic
+        assert "retention.bytes" not in topic["config"], topic
 
 
 def test_no_generated_secret_is_declared_in_clear(errors_only, feature_complete):

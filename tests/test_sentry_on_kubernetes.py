@@ -128,7 +128,8 @@ def test_statefulsets_exactly_for_the_stores_and_one_deployment_per_other_upstre
     # taskbroker keeps its in-flight tasks in SQLite on its own claim, as upstream's volume does.
     stateful = (STORES - outside) | {"taskbroker"}
     assert names(deployment, "StatefulSet") == stateful
-    assert names(deployment, "Deployment") == upstream - stateful - outside
+    # sentry cleanup runs as a CronJob, as the community chart does (tests/test_sentry_cleanup.py).
+    assert names(deployment, "Deployment") == upstream - stateful - outside - {"sentry-cleanup"}
     for d in deployment.of_kind("Deployment") + deployment.of_kind("StatefulSet"):
         (container,) = containers(d)
         assert container["name"] == d.object_name
@@ -160,7 +161,7 @@ def test_no_consumer_runs_or_scales_above_the_partitions_of_its_topics(deploymen
 
 
 @pytest.mark.parametrize("name", ["taskscheduler", "monitors-clock-tick", "snuba-subscription-consumer-events",
-                                  "snuba-subscription-consumer-transactions", "sentry-cleanup", "symbolicator-cleanup"])
+                                  "snuba-subscription-consumer-transactions", "symbolicator-cleanup"])
 def test_singletons_run_exactly_one_replica_replaced_never_surged(deployments, name):
     deployment = deployments["feature-complete"]
     spec = deployment.one("Deployment", name).inputs["spec"]

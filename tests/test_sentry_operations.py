@@ -116,7 +116,8 @@ def test_the_offsite_copy_sends_the_archives_and_the_sets_last(docker):
 def test_the_watchdog_checks_sentry_through_nginx_and_follows_both_halves(docker):
     env = env_of(container(docker, "watchdog"))
     assert env["WATCHDOG_HEALTH_URL"] == "http://nginx:80/_health/"
-    assert env["WATCHDOG_RESULTS"] == "clickhouse-backup:26,clickhouse-drill:840"
+    # ... and the daily `sentry cleanup`, by the status its loop records on its own volume.
+    assert env["WATCHDOG_RESULTS"] == "clickhouse-backup:26,clickhouse-drill:840,sentry-cleanup:36:/var/lib/sentry-cleanup"
     assert env["WATCHDOG_BACKUP_NAME"] == "postgres" and "WATCHDOG_HEARTBEAT_FILE" not in env
     # alerts.email without sentry.mail: through the bundled relay.
     assert env["ALERT_EMAIL_URL"] == "smtp://smtp:25"
@@ -165,14 +166,16 @@ def test_every_object_of_the_operations_is_valid_kubernetes(kubernetes):
 def test_the_cronjobs_run_the_halves_together_and_the_drills_monthly(kubernetes):
     schedules = {c.object_name: c.inputs["spec"]["schedule"] for c in kubernetes.of_kind("CronJob")}
     assert schedules == {"backup": "0 3 * * *", "clickhouse-backup": "0 3 * * *", "offsite": "0 4 * * *",
-                         "drill": "0 5 1 * *", "clickhouse-drill": "0 5 1 * *", "watchdog": "*/5 * * * *"}
+                         "drill": "0 5 1 * *", "clickhouse-drill": "0 5 1 * *", "watchdog": "*/5 * * * *",
+                         "sentry-cleanup": "0 0 * * *"}
 
 
-def test_the_watchdog_follows_every_backup_cronjob_and_nothing_else(kubernetes):
+def test_the_watchdog_follows_every_backup_cronjob_and_the_cleanup_and_nothing_else(kubernetes):
     (role,) = [r for r in kubernetes.of_kind("Role") if r.object_name == "watchdog-api"]
     rules = {(tuple(r["resources"]), tuple(r["resourceNames"])): r["verbs"] for r in role.inputs["rules"]}
     assert rules == {(("configmaps",), ("watchdog-state",)): ["get", "patch"],
-                     (("cronjobs",), ("backup", "clickhouse-backup", "clickhouse-drill", "drill", "offsite")): ["get"]}
+                     (("cronjobs",), ("backup", "clickhouse-backup", "clickhouse-drill", "drill", "offsite",
+                                      "sentry-cleanup")): ["get"]}
 
 
 def test_alert_mail_goes_through_the_bundled_relay_and_nowhere_else_on_port_25(kubernetes):

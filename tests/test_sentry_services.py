@@ -111,7 +111,7 @@ def test_commands_follow_settings():
 def test_self_capping_stores_are_told_their_limits():
     services = built({"resources": {"kafka": {"memoryMb": 2048}, "clickhouse": {"memoryMb": 4096},
                                     "redis": {"memoryMb": 512}}})
-    assert services["kafka"].env["KAFKA_HEAP_OPTS"] == "-Xmx1024m -Xms1024m"
+    assert services["kafka"].env["KAFKA_HEAP_OPTS"] == "-Xmx512m -Xms512m"  # a quarter of the limit
     assert services["clickhouse"].env["MAX_MEMORY_USAGE_RATIO"] == str(sizing.clickhouse_max_memory_ratio(4096))
     assert services["kafka"].env["KAFKA_LOG_RETENTION_HOURS"] == "3"
     assert services["kafka"].resources.memory_mb == 2048

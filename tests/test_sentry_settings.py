@@ -28,7 +28,9 @@ def refused(data: dict) -> str:
 def test_defaults_are_upstreams():
     settings = parse({})
     assert (settings.version, settings.profile, settings.event_retention_days) == ("26.8.0", "errors-only", 90)
-    assert settings.taskworker_concurrency == 4 and settings.kafka.retention_hours == 3
+    # Kafka: upstream's per-topic retention, no operator bound.
+    assert settings.taskworker_concurrency == 4 and settings.kafka.retention_hours is None
+    assert settings.kafka.retention_bytes is None and settings.kafka.ingest_kb_per_second == 100
     assert settings.kafka.max_poll_interval_ms == 300000
     assert settings.nodestore == "postgres" and settings.mail is None
     assert set(settings.resources) == set(catalog.service_names("errors-only"))
@@ -54,12 +56,20 @@ def test_profile_typo_and_unknown_keys_are_refused():
 
 def test_resources_override_and_are_checked_by_service():
     settings = parse({"resources": {"clickhouse": {"memoryMb": 2048, "cpu": 2}}})
-    assert settings.resources["clickhouse"] == Resources(2048, 2.0)
+    # The limit is the operator's; the reservation stays the typical use, swap as much as the limit.
+    assert settings.resources["clickhouse"] == Resources(2048, 2.0, memory_request_mb=352, cpu_request=0.2,
+                                                         swap_mb=2048)
+    settings = parse({"resources": {"web": {"memoryMb": 2048, "memoryRequestMb": 1536, "cpuRequest": 0.5}}})
+    assert (settings.resources["web"].memory_request_mb, settings.resources["web"].cpu_request) == (1536, 0.5)
+    assert f"{KEY}.resources.web.memoryRequestMb: must be at most memoryMb (2048); got 4096" in refused(
+        {"resources": {"web": {"memoryMb": 2048, "memoryRequestMb": 4096}}})
+    assert f"{KEY}.resources.web.cpuRequest: must be at most cpu (1); got 2" in refused(
+        {"resources": {"web": {"cpuRequest": 2}}})
     assert f"{KEY}.resources.webb: is not a Sentry service" in refused({"resources": {"webb": {"memoryMb": 900}}})
     assert f"{KEY}.resources.vroom: is not deployed with profile errors-only" in refused(
         {"resources": {"vroom": {"memoryMb": 512}}})
-    message = refused({"resources": {"clickhouse": {"memoryMb": 512}}})
-    assert f"{KEY}.resources.clickhouse.memoryMb: is below the floor of 768 MB for clickhouse" in message
+    message = refused({"resources": {"clickhouse": {"memoryMb": 256}}})
+    assert f"{KEY}.resources.clickhouse.memoryMb: is below the floor of 352 MB for clickhouse" in message
     assert f"{KEY}.resources.web.memoryMb: unknown" not in refused({"resources": {"web": {"memoryMb": 10}}})
 
 
@@ -154,4 +164,4 @@ def test_kafka_tuning_is_bounded():
     settings = parse({"kafka": {"retentionHours": 24, "retentionMbPerPartition": 1024, "maxPollIntervalMs": 60000}})
     assert settings.kafka.retention_bytes == 1024 << 20
     message = refused({"kafka": {"retentionHours": 0}})
-    assert f"{KEY}.kafka.retentionHours: must be a whole number from 1 to 168" in message
+    assert f"{KEY}.kafka.retentionHours: must be a whole number from 1 to 720" in message

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import sentry_kafka_schemas
 
 from components.apps.sentry import catalog, credentials, topics
 from components.apps.sentry import services as sentry_services
 from components.apps.sentry.settings import Kafka, SentrySettings
+from tests.harness import deploy
 
 HOUR_MS = 3_600_000
 ERRORS_ONLY = catalog.service_names(catalog.ERRORS_ONLY)
@@ -77,6 +79,13 @@ def test_partitions_follow_the_busiest_consumer():
     assert topics.partitions(ERRORS_ONLY, {})["ingest-attachments"] == 1
 
 
+def test_by_default_every_topic_keeps_what_upstream_keeps():
+    for topic in topics.topics(FEATURE_COMPLETE, {}):
+        assert topic.config == dict(sentry_kafka_schemas.get_topic(topic.name)["topic_creation_config"]), topic.name
+        assert "retention.bytes" not in topic.config
+        assert int(topic.config["retention.ms"]) >= 24 * HOUR_MS
+
+
 def test_retention_is_capped_by_the_operator_bound():
     config = topics.creation_config("ingest-events", 3, None)
     assert config["retention.ms"] == str(3 * HOUR_MS)  # the package says 24 h
@@ -99,24 +108,57 @@ def test_disk_bound_covers_retention_and_one_segment_per_partition():
     assert all(int(t.config["segment.bytes"]) <= 128 * topics.MB for t in created)
     bound = topics.disk_bound_bytes(created)
     assert partitions * 512 * topics.MB < bound <= partitions * (512 + 128) * topics.MB
-    assert bound == sum(t.partitions * (int(t.config["retention.bytes"]) + int(t.config["segment.bytes"]))
-                        for t in created)
-    assert topics.disk_bound_bytes(topics.topics(ERRORS_ONLY, {}, 3, None)) is None
+    assert topics.disk_bound_bytes(topics.topics(ERRORS_ONLY, {})) is None
 
 
-def test_kafka_volume_is_sized_from_the_topics_bound():
-    small = SentrySettings(kafka=Kafka(3, 64, 300000))
-    large = SentrySettings(kafka=Kafka(3, 2048, 300000))
+def test_what_kafka_keeps_is_the_ingest_rate_times_the_retention():
+    kept = sentry_services.kafka_kept(SentrySettings())
+    # 100 KB/s, three copies on the way through, 24 h of retention plus 3 h until a segment rolls.
+    assert kept.bytes == 100 * 1024 * topics.DOWNSTREAM_COPIES * 27 * 3600
+    assert kept.volume_gb == 30 and "100 KB/s" in kept.reason and "24 h retention" in kept.reason
+    # Dead-letter queues (7 days) hold only what failed: they do not set the horizon.
+    assert max(int(t.config["retention.ms"]) for t in sentry_services.kafka_topics(SentrySettings())) == 7 * 24 * HOUR_MS
+    assert sentry_services.kafka_kept(SentrySettings(kafka=Kafka(ingest_kb_per_second=400))).volume_gb > 100
+    assert sentry_services.kafka_kept(SentrySettings(kafka=Kafka(retention_hours=6))).volume_gb < kept.volume_gb
 
-    def size(settings):
-        volumes = sentry_services.volumes(settings, (catalog_service("kafka"),))
-        return {v.name: v.size_gb for v in volumes}["sentry-kafka"]
 
-    assert size(small) < size(large)
-    bound = topics.disk_bound_bytes(sentry_services.kafka_topics(large))
-    assert size(large) * (1 << 30) >= bound
+def test_an_operators_byte_bound_caps_what_is_kept():
+    small = SentrySettings(kafka=Kafka(retention_mb_per_partition=64))
+    kept = sentry_services.kafka_kept(small)
+    assert kept.bytes == topics.disk_bound_bytes(sentry_services.kafka_topics(small))
+    assert "retentionMbPerPartition" in kept.reason and kept.volume_gb < sentry_services.kafka_kept(SentrySettings()).volume_gb
+
+
+def test_the_kafka_volume_is_what_kafka_keeps_and_says_why():
+    def volume(settings):
+        return {v.name: v for v in sentry_services.volumes(settings, (catalog_service("kafka"),))}["sentry-kafka"]
+
+    default = volume(SentrySettings())
+    assert default.size_gb == sentry_services.kafka_kept(SentrySettings()).volume_gb
+    assert default.minimum_reason.startswith("what Kafka keeps: 100 KB/s of ingest")
+    assert volume(SentrySettings(kafka=Kafka(ingest_kb_per_second=10))).size_gb < default.size_gb
 
 
 def catalog_service(name):
     settings = SentrySettings()
     return sentry_services.service(name, settings, credentials.Context(credentials.Secrets("a", "b", "c", "d", "e")), {})
+
+
+KUBERNETES = {"app": "sentry", "platform": "kubernetes", "sentry": {"internalNetworks": ["10.1.0.0/16"]},
+              "kubernetes": {"namespace": "sentry"}}
+
+
+def test_a_kafka_volume_below_what_kafka_keeps_is_refused_with_the_reason_and_the_minimum():
+    with pytest.raises(Exception) as error:
+        deploy({**KUBERNETES, "kubernetes": {"namespace": "sentry", "volumeSizes": {"sentry-kafka": 10}}})
+    assert ("error-tracking:kubernetes.volumeSizes.sentry-kafka: must be at least 30 GiB, what Kafka keeps: "
+            "100 KB/s of ingest x 3 copies x (24 h retention + 3 h until a segment rolls), plus 2 GiB for offsets "
+            "and metadata; got 10") in str(error.value)
+    # A lower ingest rate lowers the minimum; a bigger disk is the operator's to give.
+    for sizes, sentry, claimed in (({"sentry-kafka": 64}, {}, "64Gi"),
+                                   ({"sentry-kafka": 10}, {"kafka": {"ingestKbPerSecond": 20}}, "10Gi"),
+                                   ({}, {}, "30Gi")):
+        deployment = deploy({**KUBERNETES, "sentry": {**KUBERNETES["sentry"], **sentry},
+                             "kubernetes": {"namespace": "sentry", "volumeSizes": sizes}})
+        (template,) = deployment.one("StatefulSet", "kafka").inputs["spec"]["volumeClaimTemplates"][:1]
+        assert template["spec"]["resources"]["requests"]["storage"] == claimed

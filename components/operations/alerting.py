@@ -52,6 +52,18 @@ RESOURCES = Resources(memory_mb=32, cpu=0.1)
 
 
 @dataclass(frozen=True)
+class RecordedJob:
+    """An app's scheduled job the watchdog follows whatever the backups: on Docker by the
+    `.last-<name>-ok/-failed` files it writes in `directory` on its own `volume` (mounted
+    read-only into the watchdog), on Kubernetes by its CronJob `name`."""
+
+    name: str
+    max_age_hours: int
+    volume: str
+    directory: str
+
+
+@dataclass(frozen=True)
 class Watched:
     """What the watchdog watches, as the app names it."""
 
@@ -67,6 +79,7 @@ class Watched:
     # their CronJobs (Sentry: clickhouse-backup, clickhouse-drill).
     daily_jobs: tuple[str, ...] = ()
     monthly_jobs: tuple[str, ...] = ()
+    recorded_jobs: tuple[RecordedJob, ...] = ()
 
 
 def heartbeat_volume() -> Volume:
@@ -142,6 +155,7 @@ def watchdog_service(
         "WATCHDOG_DISK_FREE_PERCENT": str(alerts.disk_free_percent),
     }
     mounts = [Mount(STATE_VOLUME, STATE_DIR)]
+    results: list[str] = []
     if watched.worker:
         env["WATCHDOG_HEARTBEAT_FILE"] = HEARTBEAT_FILE
         env["WATCHDOG_HEARTBEAT_MAX_AGE_SECONDS"] = str(alerts.heartbeat_max_age_seconds)
@@ -156,10 +170,13 @@ def watchdog_service(
             env["WATCHDOG_DRILL_MAX_AGE_DAYS"] = str(DRILL_MAX_AGE_DAYS)
         if backup.offsite:
             env["WATCHDOG_OFFSITE_MAX_AGE_HOURS"] = str(alerts.backup_max_age_hours)
-        jobs = _jobs(watched, backup, alerts)
-        if jobs:
-            env["WATCHDOG_RESULTS"] = ",".join(f"{name}:{hours}" for name, hours in jobs.items())
+        results.extend(f"{name}:{hours}" for name, hours in _jobs(watched, backup, alerts).items())
         mounts.append(Mount(BACKUPS_VOLUME, BACKUP_DIR, read_only=True))
+    for job in watched.recorded_jobs:
+        results.append(f"{job.name}:{job.max_age_hours}:{job.directory}")
+        mounts.append(Mount(job.volume, job.directory, read_only=True))
+    if results:
+        env["WATCHDOG_RESULTS"] = ",".join(results)
     service = Service(
         name="watchdog",
         command=("python", "-m", "watchdog", "run"),
@@ -200,14 +217,15 @@ def watchdog_scheduled(
 def followed_tasks(backup: Optional[BackupSettings], alerts: AlertSettings,
                    watched: Optional[Watched] = None) -> dict[str, int]:
     """The scheduled tasks the Kubernetes watchdog follows, with the age their last success may reach."""
+    recorded = {job.name: job.max_age_hours for job in watched.recorded_jobs} if watched else {}
     if not (backup and backup.enabled):
-        return {}
+        return recorded
     result = {"backup": alerts.backup_max_age_hours}
     if backup.drill.enabled:
         result["drill"] = DRILL_MAX_AGE_DAYS * 24
     if backup.offsite:
         result["offsite"] = alerts.backup_max_age_hours
-    return {**result, **_jobs(watched, backup, alerts)}
+    return {**result, **_jobs(watched, backup, alerts), **recorded}
 
 
 def _jobs(watched: Optional[Watched], backup: BackupSettings, alerts: AlertSettings) -> dict[str, int]:

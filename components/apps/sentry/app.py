@@ -99,14 +99,16 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
     ops = operations(site, settings, built, secret_values)
     tasks = ops.gate(install.tasks(_explicit_sentry(steps), built, step_secrets))
     files = config_files(site, settings, secret_values)
+    ready = ops.mount(install.wait_for_steps(built, tasks))
+    cleanup = tuple(services.cleanup_schedule(s, settings) for s in ready if s.name == catalog.CLEANUP_JOB)
     spec = AppSpec(
         name="sentry",
         version=settings.version,
-        services=(*ops.mount(install.wait_for_steps(built, tasks)), *ops.services),
+        services=(*ready, *ops.services),
         tasks=(*ops.tasks, *tasks),
         volumes=(*services.volumes(settings, built), *ops.volumes),
         entrypoint=Entrypoint(service="nginx", port=EDGE_PORT, health_path=HEALTH_PATH),
-        scheduled=tuple(ops.scheduled),
+        scheduled=(*cleanup, *ops.scheduled),
         files=(*files, *ops.files),
     )
     spec.validate()

@@ -63,6 +63,7 @@ class Entry:
     nofile: Optional[int] = None  # upstream ulimits.nofile
     stateful: bool = False
     stop_grace: Optional[int] = None
+    shm_mb: Optional[int] = None  # upstream `shm_size`
 
 
 def _consumer(name: str, group: str, extra: str = "") -> str:
@@ -98,12 +99,37 @@ def _own(image: str, command: Optional[str] = None, fc: bool = False, health: Op
 
 
 # sentry-cleanup: upstream's daily 00:00 UTC `sentry cleanup` as a loop in the published image
-# (no cron there). `sleep & wait` lets the TERM trap stop it at once.
-CLEANUP_LOOP = (
-    "trap 'exit 0' TERM INT; "
-    "while :; do sleep $((86400 - $(date -u +%s) % 86400)) & wait $!; "
-    "sentry cleanup --days {days} || echo 'sentry cleanup failed; retrying tomorrow' >&2; done"
-)
+# (no cron there), on Docker; a CronJob on Kubernetes (services.cleanup_schedule). `sleep & wait`
+# lets the TERM trap stop it at once. Each run leaves `.last-sentry-cleanup-ok` or `-failed` (with
+# the exit code and the last line it printed) in CLEANUP_STATUS_DIR for the watchdog; a host that
+# has never recorded a success runs it once at start, so a fresh install is not reported as missed.
+CLEANUP_STATUS_VOLUME = "sentry-cleanup-status"
+CLEANUP_STATUS_DIR = "/var/lib/sentry-cleanup"
+CLEANUP_JOB = "sentry-cleanup"
+# Shell braces are doubled: services.py fills in `{days}` with str.format.
+CLEANUP_LOOP = ("""\
+trap 'exit 0' TERM INT
+status=STATUS_DIR
+run() {{
+  started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  rm -f "$status/.exit"
+  {{ sentry cleanup --days {days} 2>&1; echo $? > "$status/.exit"; }} | tee "$status/.output"
+  code=$(cat "$status/.exit" 2>/dev/null || echo 1)
+  if [ "$code" = 0 ]; then
+    echo "sentry cleanup --days {days} started $started finished $(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$status/.ok.tmp"
+    mv "$status/.ok.tmp" "$status/.last-JOB-ok"
+  else
+    echo "sentry cleanup exited $code (started $started): $(tail -n 1 "$status/.output")" > "$status/.failed.tmp"
+    mv "$status/.failed.tmp" "$status/.last-JOB-failed"
+    echo 'sentry cleanup failed; recorded for the watchdog, retrying tomorrow' >&2
+  fi
+}}
+[ -e "$status/.last-JOB-ok" ] || run
+while :; do
+  sleep $((86400 - $(date -u +%s) % 86400)) & wait $!
+  run
+done
+""").replace("STATUS_DIR", CLEANUP_STATUS_DIR).replace("JOB", CLEANUP_JOB)
 _PPF = " --synchronize-commit-log-topic={} --synchronize-commit-group {}"
 _FC = True
 
@@ -118,7 +144,7 @@ CATALOG: dict[str, Entry] = {
                   files=("redis-conf",), mounts=(("sentry-redis", "/data"),), ports=((6379, "redis"),),
                   nofile=10032, stop_grace=30),
     "postgres": _own("postgres", "postgres", health="postgres", stateful=True, ports=((5432, "postgres"),),
-                     mounts=(("sentry-postgres", "/var/lib/postgresql/data"),), stop_grace=60),
+                     mounts=(("sentry-postgres", "/var/lib/postgresql/data"),), stop_grace=60, shm_mb=256),
     "pgbouncer": _own("pgbouncer", health="pgbouncer", scaling=ANY, depends=(("postgres", HEALTHY),),
                       ports=((5432, "postgres"),)),
     "kafka": _own("kafka", health="kafka", stateful=True, ports=((9092, "kafka"),), nofile=100000, stop_grace=60,
@@ -210,7 +236,8 @@ CATALOG: dict[str, Entry] = {
         "post-process-forwarder-issue-platform", "post-process-forwarder",
         _PPF.format("snuba-generic-events-commit-log", "generic_events_group")), _FC),
     # Upstream: cron in a locally built image, `0 0 * * * gosu sentry sentry cleanup --days N`.
-    "sentry-cleanup": _sentry(("/bin/sh", "-c", CLEANUP_LOOP), health=None, scaling=SINGLE),
+    "sentry-cleanup": _sentry(("/bin/sh", "-c", CLEANUP_LOOP), health=None, scaling=SINGLE,
+                              mounts=((CLEANUP_STATUS_VOLUME, CLEANUP_STATUS_DIR),)),
     # --- edge, task broker and the feature-complete extras ----------------------------------
     "relay": _own("relay", scaling=ANY, depends=(("kafka", HEALTHY), ("redis", HEALTHY), ("web", HEALTHY)),
                   files=("relay-config-yml",), ports=((3000, "http"),)),
@@ -236,7 +263,7 @@ VOLUMES = {
     "sentry-symbolicator": (10, False), "sentry-nginx-www": (1, False), "sentry-vroom": (5, True),
     "sentry-taskbroker": (1, True), "sentry-secrets": (1, False), "sentry-smtp": (1, False),
     "sentry-nginx-cache": (1, False), "sentry-kafka-log": (1, False), "sentry-smtp-log": (1, False),
-    "sentry-clickhouse-log": (1, False),
+    "sentry-clickhouse-log": (1, False), CLEANUP_STATUS_VOLUME: (1, False),
 }
 
 # Stores the operator can run outside (`sentry.external.*`), and the bundled service each replaces.

@@ -18,6 +18,8 @@ from components.apps.sentry.settings import SentrySettings
 from components.apps.site import Site
 from components.spec import ConfigFile
 
+UPSTREAM_VALKEY_MAXMEMORY_MB = 0  # getsentry/self-hosted@26.8.0:redis.conf `maxmemory 0`
+
 
 def config_files(site: Site, settings: SentrySettings, secret_values: Secrets) -> tuple[ConfigFile, ...]:
     """Every configuration file; rendered once the Relay key is known. Files carry operator values
@@ -30,9 +32,11 @@ def config_files(site: Site, settings: SentrySettings, secret_values: Secrets) -
     files = [ConfigFile(name, rendered.apply(lambda c, n=name: c[n]), secret=secret)
              for name in FILE_PATHS]
     if "redis" in settings.deployed_services:
-        maxmemory = sizing.redis_maxmemory_mb(settings.resources_for("redis").memory_mb)
+        # Upstream's redis.conf: `maxmemory 0`, `volatile-lru`. Sentry keeps in-flight event
+        # payloads, attachments and buffers there; a cap would evict them (TTL keys) or fail the
+        # writes of keys without a TTL. The container's limit (sizing.py) is the bound.
         content = pulumi.Output.from_input(secret_values.redis_password).apply(
-            lambda p: stores.valkey_config(p, maxmemory))
+            lambda p: stores.valkey_config(p, UPSTREAM_VALKEY_MAXMEMORY_MB))
         files.append(ConfigFile("redis-conf", pulumi.Output.secret(content), secret=True))
     return tuple(files)
 

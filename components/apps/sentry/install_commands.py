@@ -17,11 +17,14 @@ with the official AWS CLI image. No secret is ever in a command line: they come 
 from __future__ import annotations
 
 import json
+import pathlib
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Optional, Sequence
 
 from components.apps.sentry import bootstrap_script as _bootstrap_module
 from components.apps.sentry.files import env as file_env
+
+_kafka_topics_file = pathlib.Path(file_env.__file__).with_name("kafka_topics.py")
 
 SENTRY = "sentry"  # runs in the Sentry image
 SNUBA = "snuba"  # runs in the Snuba image
@@ -88,49 +91,14 @@ def create_buckets(buckets: Sequence[str], retention_days: int, endpoint: str = 
     )
 
 
-# Runs with `python3 -c` in the Sentry image (which ships confluent-kafka); creates only the
-# topics that are missing, with their partitions and creation configs, and fails loudly.
-TOPICS_SCRIPT = """\
-import json, os, sys
-from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
-
-settings = {"bootstrap.servers": os.environ["KAFKA_BOOTSTRAP_SERVERS"]}
-for variable, key in (("KAFKA_SECURITY_PROTOCOL", "security.protocol"), ("KAFKA_SASL_MECHANISM", "sasl.mechanism"),
-                      ("KAFKA_SASL_USERNAME", "sasl.username"), ("KAFKA_SASL_PASSWORD", "sasl.password"),
-                      ("KAFKA_SSL_CA_LOCATION", "ssl.ca.location"),
-                      ("KAFKA_SSL_CERTIFICATE_LOCATION", "ssl.certificate.location"),
-                      ("KAFKA_SSL_KEY_LOCATION", "ssl.key.location")):
-    if os.environ.get(variable):
-        settings[key] = os.environ[variable]
-admin = AdminClient(settings)
-wanted = json.loads(os.environ["KAFKA_TOPICS"])
-replication = int(os.environ.get("KAFKA_REPLICATION_FACTOR") or -1)
-existing = admin.list_topics(timeout=60).topics
-missing = [t for t in wanted if t["name"] not in existing]
-for t in wanted:
-    if t["name"] in existing and len(existing[t["name"]].partitions) < t["partitions"]:
-        print(f"topic {t['name']}: has {len(existing[t['name']].partitions)} partitions, fewer than {t['partitions']}")
-failed = []
-if missing:
-    futures = admin.create_topics([NewTopic(t["name"], num_partitions=t["partitions"], replication_factor=replication,
-                                            config={k: str(v) for k, v in t["config"].items()}) for t in missing])
-    for name, future in futures.items():
-        try:
-            future.result()
-            print(f"topic {name}: created")
-        except KafkaException as error:
-            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                failed.append(f"{name}: {error.args[0].str()}")
-print(f"{len(wanted) - len(missing)} topics existed, {len(missing) - len(failed)} created, {len(failed)} failed")
-if failed:
-    print("could not create: " + "; ".join(failed))
-    sys.exit(1)
-"""
+# Runs with `python3 -c` in the Sentry image (which ships confluent-kafka): creates the missing
+# topics and brings existing ones to the wanted partitions and configs (files/kafka_topics.py).
+TOPICS_SCRIPT = pathlib.Path(_kafka_topics_file).read_text(encoding="utf-8")
 
 
 def create_kafka_topics(topics: Iterable[tuple[str, int, Mapping[str, str]]], kafka_env: Mapping[str, str]) -> InstallStep:
-    """Create (name, partitions, config) topics on an external Kafka whose auto-creation is off.
+    """Create (name, partitions, config) topics, and bring existing ones to them: a later `pulumi
+    up` that changes retention or partitions reruns the step (its KAFKA_TOPICS changed).
 
     `kafka_env` holds the plain client settings (KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL,
     KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SSL_*_LOCATION, KAFKA_REPLICATION_FACTOR);

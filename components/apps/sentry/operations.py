@@ -5,7 +5,8 @@ components.operations does the work; this module says what Sentry's are. Order o
 Postgres dump, then the ClickHouse backup (its task waits for that dump), then the set naming both
 (`sentry-<stamp>.set`). Before an upgrade: the Postgres dump, then the ClickHouse backup, then
 Snuba's and Sentry's migrations. Stores under `sentry.external` are backed up by their operators:
-nothing here touches them. The node store is in Postgres by default, so the dump holds event
+nothing here touches them. The watchdog also follows `sentry cleanup` (its status files on Docker,
+its CronJob on Kubernetes), backups or not. The node store is in Postgres by default, so the dump holds event
 bodies; an S3 node store (`sentry.nodestoreImage`) keeps them in the bucket, outside these sets.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Optional, Sequence
 
 from components import stores
+from components.apps.sentry.catalog import CLEANUP_JOB, CLEANUP_STATUS_DIR, CLEANUP_STATUS_VOLUME
 from components.apps.sentry.files.clickhouse import render_clickhouse_backup_disk
 from components.apps.site import Site
 from components.operations import alerting, clickhouse, describe, files
@@ -29,6 +31,9 @@ SET_NAME = "sentry"
 # The install steps that change what the backups hold: they wait for the pre-upgrade backups.
 MIGRATIONS = ("snuba-bootstrap", "sentry-upgrade")
 BACKUP_DISK_FILE = "clickhouse-backups-xml"
+# `sentry cleanup` runs daily at 00:00 UTC and may take hours on a large install: a day and a half
+# without a success is a missed (or failing) cleanup.
+CLEANUP_MAX_AGE_HOURS = 36
 BACKUP_DISK_PATH = "/etc/clickhouse-server/config.d/backups.xml"
 
 
@@ -141,6 +146,8 @@ def _watchdog(ops: Operations, site: Site, settings, deployed: dict, postgres: b
                     else f"sentry@{site.host}"),
         daily_jobs=("clickhouse-backup",) if server else (),
         monthly_jobs=("clickhouse-drill",) if server else (),
+        recorded_jobs=(alerting.RecordedJob(CLEANUP_JOB, CLEANUP_MAX_AGE_HOURS, CLEANUP_STATUS_VOLUME,
+                                            CLEANUP_STATUS_DIR),) if CLEANUP_JOB in deployed else (),
     )
     ops.add(alerting.watchdog_additions(watched, backup, alerts, _through_relay if bundled_smtp else None))
 

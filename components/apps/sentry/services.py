@@ -9,16 +9,17 @@ with generated (or operator supplied) values.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import shlex
 from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
 from components import spec
-from components.apps.sentry import catalog, topics
+from components.apps.sentry import catalog, sizing, topics
 from components.apps.sentry.catalog import CATALOG, FILES, SENTRY, SNUBA
 from components.apps.sentry.credentials import Context
 from components.apps.sentry.environment import environment
+from components.apps.sentry.files import kafka as kafka_files
 from components.apps.sentry.health_checks import HEALTH
 from components.apps.sentry.images import IMAGES, Image
 from components.apps.sentry.settings import SentrySettings
@@ -95,12 +96,30 @@ def service(name: str, settings: SentrySettings, context: Context, partitions: M
         capabilities=image.capabilities,
         ulimits={"nofile": entry.nofile} if entry.nofile else {},
         stop_grace_seconds=entry.stop_grace,
+        shared_memory_mb=entry.shm_mb,
         ports=tuple(spec.Port(number, port_name) for number, port_name in entry.ports),
         health=HEALTH[entry.health] if entry.health else None,
         stateful=entry.stateful,
         replicas=settings.replicas.get(name, 1),
         max_replicas=_max_replicas(name, entry, partitions),
+        # Kubernetes runs it as a CronJob (cleanup_schedule), as the community chart does.
+        platforms=("docker",) if name == catalog.CLEANUP_JOB else (),
     )
+
+
+def cleanup_schedule(service: spec.Service, settings: SentrySettings) -> spec.ScheduledTask:
+    """`sentry cleanup` as a scheduled task at upstream's 00:00 UTC, for platforms with a scheduler
+    (Kubernetes: a CronJob whose runs the watchdog follows); the same image, environment, files and
+    data as the Docker loop, without the loop and its status volume, reserving one Sentry process
+    while it runs."""
+    fields = {f.name: getattr(service, f.name) for f in dataclasses.fields(spec.Workload)}
+    fields.update(
+        command=("sentry", "cleanup", "--days", str(settings.event_retention_days)),
+        mounts=tuple(m for m in service.mounts if m.volume != catalog.CLEANUP_STATUS_VOLUME),
+        resources=sizing.cleanup_run(service.resources),
+        platforms=("kubernetes",),
+    )
+    return spec.ScheduledTask(**fields, schedule=spec.Schedule(hour=0, minute=0))
 
 
 def _command(entry: catalog.Entry, settings: SentrySettings) -> Optional[tuple[str, ...]]:
@@ -163,22 +182,34 @@ def _url_port(url: str) -> int:
 
 
 def kafka_topics(settings: SentrySettings) -> tuple[topics.Topic, ...]:
-    """The topics the deployed services use, partitioned for their replicas, retention bounded."""
+    """The topics the deployed services use, partitioned for their replicas, with upstream's
+    retention unless the operator bounds it."""
     return topics.topics(settings.deployed_services, settings.replicas, settings.kafka.retention_hours,
                          settings.kafka.retention_bytes)
 
 
+def kafka_kept(settings: SentrySettings) -> topics.Kept:
+    """What the bundled Kafka keeps on disk (its segments roll every broker retention period)."""
+    roll_hours = settings.kafka.retention_hours or kafka_files.UPSTREAM_RETENTION_HOURS
+    return topics.kept(kafka_topics(settings), settings.kafka.ingest_kb_per_second, roll_hours)
+
+
 def volumes(settings: SentrySettings, built: tuple[spec.Service, ...]) -> tuple[spec.Volume, ...]:
     """The volumes the given services mount, `shared` when more than one of them does. Kafka's
-    holds at most its topics' retention bound, plus room for offsets and cluster metadata."""
+    holds what its topics keep (`kafka_kept`): that size is its minimum."""
     users: dict[str, int] = {}
     for one in built:
         for mount in one.mounts:
             users[mount.volume] = users.get(mount.volume, 0) + 1
-    sizes = {name: size for name, (size, _) in catalog.VOLUMES.items()}
-    bound = topics.disk_bound_bytes(kafka_topics(settings))
-    if bound is not None:
-        sizes["sentry-kafka"] = math.ceil(bound / (1 << 30)) + 2
-    return tuple(spec.Volume(name, sizes[name], shared=count > 1, data=catalog.VOLUMES[name][1],
-                             local=name in catalog.LOCAL_VOLUMES)
-                 for name, count in users.items())
+    found = []
+    for name, count in users.items():
+        size, data = catalog.VOLUMES[name]
+        volume = spec.Volume(name, size, shared=count > 1, data=data, local=name in catalog.LOCAL_VOLUMES)
+        if name == "sentry-kafka":
+            kept = kafka_kept(settings)
+            volume = dataclasses.replace(volume, size_gb=kept.volume_gb, minimum_reason=(
+                f"what Kafka keeps: {kept.reason}, plus {topics.METADATA_GB} GiB for offsets and metadata"))
+        if name == catalog.CLEANUP_STATUS_VOLUME:
+            volume = dataclasses.replace(volume, owner=IMAGES["sentry"].uid)  # the loop runs as sentry
+        found.append(volume)
+    return tuple(found)

@@ -44,12 +44,18 @@ class Mail:
 
 @dataclass(frozen=True)
 class Kafka:
-    retention_hours: int
-    retention_mb_per_partition: int
-    max_poll_interval_ms: int
+    """Retention is upstream's per topic unless the operator bounds it (None: no bound); the
+    ingest rate is what the Kafka volume is sized for (topics.DEFAULT_INGEST_KB_PER_SECOND)."""
+
+    retention_hours: Optional[int] = None
+    retention_mb_per_partition: Optional[int] = None
+    max_poll_interval_ms: int = 300000
+    ingest_kb_per_second: int = topics.DEFAULT_INGEST_KB_PER_SECOND
 
     @property
-    def retention_bytes(self) -> int:
+    def retention_bytes(self) -> Optional[int]:
+        if self.retention_mb_per_partition is None:
+            return None
         return self.retention_mb_per_partition * topics.MB
 
 
@@ -127,7 +133,7 @@ class SentrySettings:
     taskworker_concurrency: int = sizing.DEFAULT_TASKWORKER_CONCURRENCY
     launchpad_concurrency: int = sizing.DEFAULT_LAUNCHPAD_CONCURRENCY
     replicas: Mapping[str, int] = field(default_factory=dict)
-    kafka: Kafka = Kafka(3, 512, 300000)
+    kafka: Kafka = Kafka()
     resources: Mapping[str, Resources] = field(default_factory=dict)
     external: External = External()
     env: Mapping[str, str] = field(default_factory=dict)
@@ -239,9 +245,11 @@ def _mail(section: Section) -> Mail:
 
 
 def _kafka(section: Section) -> Kafka:
-    kafka = Kafka(section.integer("retentionHours", 3, minimum=1, maximum=168),
-                  section.integer("retentionMbPerPartition", 512, minimum=16, maximum=1 << 20),
-                  section.integer("maxPollIntervalMs", 300000, minimum=10000, maximum=3600000))
+    kafka = Kafka(section.integer("retentionHours", None, minimum=1, maximum=720),
+                  section.integer("retentionMbPerPartition", None, minimum=16, maximum=1 << 20),
+                  section.integer("maxPollIntervalMs", 300000, minimum=10000, maximum=3600000),
+                  section.integer("ingestKbPerSecond", topics.DEFAULT_INGEST_KB_PER_SECOND, minimum=1,
+                                  maximum=1 << 20) or topics.DEFAULT_INGEST_KB_PER_SECOND)
     section.finish()
     return kafka
 
@@ -363,7 +371,8 @@ def _replicas(section: Section, profile: str, present: Mapping[str, str]) -> dic
 
 
 def _resources(section: Section, profile: str, present: Mapping[str, str], concurrency: int) -> dict[str, Resources]:
-    """Defaults for the deployed services, overridden per service: `resources.web.memoryMb: 1536`."""
+    """Defaults for the deployed services, overridden per service: `resources.web.memoryMb: 2048`,
+    and what it reserves (`memoryRequestMb`, `cpuRequest`; by default its typical use)."""
     overrides = {}
     for key in list(section.data):
         section.seen.add(key)
@@ -374,10 +383,21 @@ def _resources(section: Section, profile: str, present: Mapping[str, str], concu
         floor = sizing.floor_mb(profile, key, concurrency)
         memory = item.integer("memoryMb", default.memory_mb, minimum=16, maximum=262144)
         if memory is not None and memory < floor:
-            item.error("memoryMb", f"is below the floor of {floor} MB for {key} "
+            item.error("memoryMb", f"is below the floor of {floor} MB for {key}, what it typically uses "
                                    f"({sizing.defaults(profile)[key].source}); got {memory}")
-        overrides[key] = Resources(memory_mb=memory or default.memory_mb,
-                                   cpu=item.number("cpu", default.cpu, minimum=0.05, maximum=64))
+        memory = memory or default.memory_mb
+        cpu = item.number("cpu", default.cpu, minimum=0.05, maximum=64)
+        request = item.integer("memoryRequestMb", min(floor, memory), minimum=16, maximum=262144)
+        if request is not None and request > memory:
+            item.error("memoryRequestMb", f"must be at most memoryMb ({memory}); got {request}")
+            request = memory
+        cpu_request = item.number("cpuRequest", min(sizing.default_cpu_request(profile, key), cpu),
+                                  minimum=0.01, maximum=64)
+        if cpu_request > cpu:
+            item.error("cpuRequest", f"must be at most cpu ({cpu:g}); got {cpu_request:g}")
+            cpu_request = cpu
+        overrides[key] = Resources(memory_mb=memory, cpu=cpu, memory_request_mb=request or memory,
+                                   cpu_request=cpu_request)
         item.finish()
     every = sizing.resources(profile, overrides, concurrency)
     return {name: every[name] for name, why in present.items() if not why}

@@ -4,7 +4,8 @@
 every topic with its `topic_creation_config` and `enforced_partition_count`, but it is the SaaS
 superset (129 topics). Upstream creates all of them (`snuba bootstrap` creates Snuba's, `sentry
 upgrade --create-kafka-topics` waits for Sentry's); here a topic exists only when a deployed
-service consumes or produces it, with the package's config and the operator's retention bound.
+service consumes or produces it, with the package's config (upstream's retention), bounded only
+where the operator asks. `kept` says how much disk that retention needs.
 
 Which service uses which topic is read off its upstream command (catalog.py) where it has one:
 - `sentry run consumer <name>`: the consumer's topic and DLQ in getsentry/sentry
@@ -28,6 +29,7 @@ Services whose command names no topic (OTHER_SERVICES):
 from __future__ import annotations
 
 import functools
+import math
 import shlex
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional
@@ -42,6 +44,15 @@ MAX_PARTITIONS = 16
 # Kafka's own default segment size (log.segment.bytes): data is deleted a whole segment at a time.
 KAFKA_DEFAULT_SEGMENT_BYTES = 1 << 30
 MB = 1 << 20
+GIB = 1 << 30
+# What the Kafka volume is sized for unless the operator says (`sentry.kafka.ingestKbPerSecond`):
+# 100 KB/s of compressed envelopes, about 5 events a second of 20 KB (430k a day).
+DEFAULT_INGEST_KB_PER_SECOND = 100
+# An ingested event is written about three times: its ingest topic, the processed `events` (or
+# transactions...) stream, and what Snuba and the post-processing write from it.
+DOWNSTREAM_COPIES = 3
+# Consumer offsets, KRaft metadata and the open segments of near-empty topics.
+METADATA_GB = 2
 
 # Main topics read by a combined subscription scheduler-executor: it commits the commit log only
 # after a subscription ran, whatever partition the data came from, so upstream's docstring asks
@@ -222,17 +233,19 @@ def partitions(services: Iterable[str], replicas: Mapping[str, int]) -> dict[str
     return counts
 
 
-def creation_config(topic: str, retention_hours: int, retention_bytes: Optional[int]) -> dict[str, str]:
-    """The package's creation config with retention capped by the operator's bound.
+def creation_config(topic: str, retention_hours: Optional[int] = None,
+                    retention_bytes: Optional[int] = None) -> dict[str, str]:
+    """The package's creation config, as Snuba and Sentry create the topic upstream (24 h for most
+    topics, 7 days for dead-letter queues, no byte bound), bounded only by what the operator set.
 
-    A topic's own `retention.ms` overrides the broker's `log.retention.hours` (the package sets
-    24 h, DLQs 7 days, while upstream's broker keeps 3 h), so the cap applies per topic. Kafka
-    deletes whole segments, so the segment size is capped too: a partition then holds at most
-    `retention.bytes` plus one segment.
+    A topic's own `retention.ms` overrides the broker's `log.retention.hours`, so a bound applies
+    per topic. Kafka deletes whole segments, so a byte bound caps the segment size too: a
+    partition then holds at most `retention.bytes` plus one segment.
     """
     config = dict(_schema(topic)["topic_creation_config"])
-    cap_ms = retention_hours * 3_600_000
-    config["retention.ms"] = str(min(int(config.get("retention.ms", cap_ms)), cap_ms))
+    if retention_hours is not None:
+        cap_ms = retention_hours * 3_600_000
+        config["retention.ms"] = str(min(int(config.get("retention.ms", cap_ms)), cap_ms))
     if retention_bytes is not None:
         current = int(config.get("retention.bytes", -1))
         config["retention.bytes"] = str(retention_bytes if current < 0 else min(current, retention_bytes))
@@ -241,8 +254,8 @@ def creation_config(topic: str, retention_hours: int, retention_bytes: Optional[
     return config
 
 
-def topics(services: Iterable[str], replicas: Mapping[str, int], retention_hours: int,
-           retention_bytes: Optional[int]) -> tuple[Topic, ...]:
+def topics(services: Iterable[str], replicas: Mapping[str, int], retention_hours: Optional[int] = None,
+           retention_bytes: Optional[int] = None) -> tuple[Topic, ...]:
     """Every topic the services use, ready to create."""
     counts = partitions(services, replicas)
     return tuple(Topic(name, count, creation_config(name, retention_hours, retention_bytes))
@@ -257,3 +270,42 @@ def disk_bound_bytes(created: Iterable[Topic]) -> Optional[int]:
             return None
         total += topic.partitions * (int(topic.config["retention.bytes"]) + int(topic.config["segment.bytes"]))
     return total
+
+
+def dead_letter(topic: str) -> bool:
+    return topic.endswith("-dlq") or "dead-letter" in topic
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What Kafka keeps on disk for these topics, and the arithmetic behind it (for messages)."""
+
+    bytes: int
+    reason: str
+
+    @property
+    def volume_gb(self) -> int:
+        """The volume that holds it, with room for offsets and cluster metadata."""
+        return math.ceil(self.bytes / GIB) + METADATA_GB
+
+
+def kept(created: Iterable[Topic], ingest_kb_per_second: int, roll_hours: int) -> Kept:
+    """Every event ingested at `ingest_kb_per_second` stays on disk for the retention of the topics
+    Relay writes it to plus the time until its segment rolls (only closed segments are deleted),
+    written DOWNSTREAM_COPIES times on its way through (ingest topic, processed event, Snuba's
+    streams), which keep the same retention. Dead-letter queues and `event-replacements` (7 days)
+    hold only what failed or was merged and are left out. A consumer stopped for less than the
+    retention loses nothing. An operator's byte bound caps the whole."""
+    created = tuple(created)
+    live = [t for t in created if t.name in OTHER_SERVICES["relay"].produces] or [
+        t for t in created if not dead_letter(t.name)] or list(created)
+    longest_hours = max(int(t.config["retention.ms"]) for t in live) / 3_600_000 if live else 0
+    seconds = (longest_hours + roll_hours) * 3600
+    estimate = int(ingest_kb_per_second * 1024 * DOWNSTREAM_COPIES * seconds)
+    reason = (f"{ingest_kb_per_second} KB/s of ingest x {DOWNSTREAM_COPIES} copies x ({longest_hours:g} h retention "
+              f"+ {roll_hours} h until a segment rolls)")
+    bound = disk_bound_bytes(created)
+    if bound is not None and bound < estimate:
+        partitions_total = sum(t.partitions for t in created)
+        return Kept(bound, f"{partitions_total} partitions x (retentionMbPerPartition + one segment)")
+    return Kept(estimate, reason)

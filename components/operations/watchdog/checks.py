@@ -111,8 +111,10 @@ def docker_checks(config, now: Optional[float] = None) -> dict[str, Result]:
             results["drill"] = job_result(config.backup_dir, "drill", config.drill_max_age_days * 24, now)
         if config.offsite_max_age_hours:
             results["offsite"] = job_result(config.backup_dir, "offsite", config.offsite_max_age_hours, now)
-        for job, max_age_hours in config.results.items():
-            results[job] = job_result(config.backup_dir, job, max_age_hours, now)
+    for job, max_age_hours in config.results.items():
+        directory = config.result_dirs.get(job) or (config.backup_dir if config.backup_name else None)
+        if directory:
+            results[job] = job_result(directory, job, max_age_hours, now)
     if config.disk_free_percent:
         # The backups volume when there is one; otherwise the watchdog's own, on the same disk.
         path = config.backup_dir or os.path.dirname(config.state_file)

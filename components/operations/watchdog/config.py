@@ -19,7 +19,7 @@ class ConfigError(Exception):
 
 # The scheduled tasks a Kubernetes watchdog may follow: WATCHDOG_<NAME>_CRONJOB (dashes as
 # underscores) names the CronJob, WATCHDOG_<NAME>_MAX_AGE_HOURS the age its last success may reach.
-CRONJOB_CHECKS = ("backup", "drill", "offsite", "clickhouse-backup", "clickhouse-drill")
+CRONJOB_CHECKS = ("backup", "drill", "offsite", "clickhouse-backup", "clickhouse-drill", "sentry-cleanup")
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,10 @@ class Config:
     backup_max_age_hours: int = 26
     drill_max_age_days: Optional[int] = None
     offsite_max_age_hours: Optional[int] = None
-    # More jobs recording .last-<name>-ok/-failed beside the backups: name -> max age (hours).
+    # More jobs recording .last-<name>-ok/-failed beside the backups: name -> max age (hours);
+    # `result_dirs` names another directory for a job that records elsewhere.
     results: Mapping[str, int] = field(default_factory=dict)
+    result_dirs: Mapping[str, str] = field(default_factory=dict)
     disk_free_percent: Optional[int] = None
     # kubernetes mode: objects by name in the pod's namespace
     state_configmap: Optional[str] = None
@@ -94,13 +96,16 @@ def from_environment(env: Mapping[str, str] = os.environ) -> Config:
         name = text(f"WATCHDOG_{variable}_CRONJOB")
         if name:
             cronjobs[check] = (name, number(f"WATCHDOG_{variable}_MAX_AGE_HOURS", 26) or 26)
-    results = {}
+    results, result_dirs = {}, {}
     for item in (text("WATCHDOG_RESULTS") or "").split(","):
         if item.strip():
-            job, _, hours = item.strip().partition(":")
+            job, _, rest = item.strip().partition(":")
+            hours, _, directory = rest.partition(":")
             if not job or not hours.isdigit():
-                raise ConfigError(f"WATCHDOG_RESULTS must list name:hours pairs, got {item.strip()!r}")
+                raise ConfigError(f"WATCHDOG_RESULTS must list name:hours[:directory] entries, got {item.strip()!r}")
             results[job] = int(hours)
+            if directory:
+                result_dirs[job] = directory
     return Config(
         mode=mode,
         site=text("WATCHDOG_SITE") or "error tracking",
@@ -116,6 +121,7 @@ def from_environment(env: Mapping[str, str] = os.environ) -> Config:
         drill_max_age_days=number("WATCHDOG_DRILL_MAX_AGE_DAYS", None),
         offsite_max_age_hours=number("WATCHDOG_OFFSITE_MAX_AGE_HOURS", None),
         results=results,
+        result_dirs=result_dirs,
         disk_free_percent=number("WATCHDOG_DISK_FREE_PERCENT", None),
         state_configmap=text("WATCHDOG_STATE_CONFIGMAP"),
         worker_deployment=text("WATCHDOG_WORKER_DEPLOYMENT"),

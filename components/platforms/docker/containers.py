@@ -58,10 +58,20 @@ def uploads(spec: AppSpec, workload: Workload) -> Optional[list[docker.Container
 
 
 def tmpfs(workload: Workload) -> Optional[Mapping[str, str]]:
-    """Scratch space as tmpfs, writable by whatever user the image runs as."""
-    if not workload.scratch:
-        return None
-    return {s.path: f"size={s.size_mb}m,mode=1777" for s in workload.scratch}
+    """Memory scratch space as tmpfs, writable by whatever user the image runs as."""
+    memory = {s.path: f"size={s.size_mb}m,mode=1777" for s in workload.scratch if s.memory}
+    return memory or None
+
+
+def disk_scratch(workload: Workload) -> list[docker.ContainerVolumeArgs]:
+    """Disk scratch space as anonymous volumes: on the engine's disk, outside the memory limit,
+    started from the image's own directory (its permissions) and removed with the container."""
+    return [docker.ContainerVolumeArgs(container_path=s.path) for s in workload.scratch if not s.memory]
+
+
+def memory_swap(resources: Resources) -> int:
+    """Docker's memory-swap is memory plus swap: equal to the limit, no swap at all."""
+    return resources.memory_mb + resources.swap_mb
 
 
 def memory_reservation(resources: Resources) -> dict:

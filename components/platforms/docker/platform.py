@@ -1,7 +1,7 @@
 """Realizes an AppSpec on one Docker engine (local socket, tcp or ssh) with pulumi-docker.
 
-Long-running services: `restart: unless-stopped`, memory and CPU limits, json-file log rotation,
-a health check, and creation only after the services they depend on are healthy. One-shot tasks
+Long-running services: `restart: unless-stopped`, memory (swap only where the app allows it) and
+CPU limits, json-file log rotation, a health check, and creation only after the services they depend on are healthy. One-shot tasks
 run to completion (the provider attaches and waits); a task that fails stops everything that
 comes after it, with a message naming it. Only the entrypoint is published, on bindAddress:port.
 Data volumes outlive the stack: they are retained when deleted and protected when asked.
@@ -144,13 +144,14 @@ class DockerPlatform(pulumi.ComponentResource):
             tmpfs=containers.tmpfs(workload),
             ulimits=containers.ulimits(workload),
             memory=workload.resources.memory_mb,
-            memory_swap=workload.resources.memory_mb,
+            memory_swap=containers.memory_swap(workload.resources),
+            shm_size=workload.shared_memory_mb,
             **containers.memory_reservation(workload.resources),
             cpus=f"{workload.resources.cpu:g}",
             log_driver="json-file",
             log_opts=containers.LOG_OPTIONS,
             networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=self.network.name, aliases=[workload.name])],
-            volumes=[self._mount(m) for m in workload.mounts],
+            volumes=[*(self._mount(m) for m in workload.mounts), *containers.disk_scratch(workload)],
             labels=self._labels(workload.name, gates),
             security_opts=["no-new-privileges:true"],
             stop_timeout=workload.stop_grace_seconds,

@@ -11,11 +11,16 @@ PREFIX = "error-tracking:kubernetes"
 
 def check(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
     problems = []
-    known = {dns_label(v.name, "volume") for v in spec.volumes}
-    for key in settings.volume_sizes:
+    volumes = {dns_label(v.name, "volume"): v for v in spec.volumes}
+    known = set(volumes)
+    for key, size in settings.volume_sizes.items():
         if key not in known:
             problems.append(f"{PREFIX}.volumeSizes.{key}: {spec.name} has no volume {key!r} "
                             f"(volumes: {', '.join(sorted(known))})")
+        elif volumes[key].minimum_reason and size < volumes[key].size_gb:
+            # The app computed what the volume must hold: a smaller disk fills and stops the service.
+            problems.append(f"{PREFIX}.volumeSizes.{key}: must be at least {volumes[key].size_gb} GiB, "
+                            f"{volumes[key].minimum_reason}; got {size}")
     scalable = {s.name: s for s in spec.services if s.scalable}
     for name, autoscaling in settings.autoscaling.items():
         service = scalable.get(name)

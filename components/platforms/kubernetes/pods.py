@@ -23,6 +23,15 @@ def _cpu(cores: float) -> str:
     return f"{max(1, int(round(cores * 1000)))}m"
 
 
+SHARED_MEMORY_VOLUME = "shared-memory"
+
+
+def shared_memory_volume(size_mb: int) -> dict[str, Any]:
+    """/dev/shm of the workload's size: a memory-backed emptyDir, so what it holds is charged to
+    the container's memory limit (a pod's own /dev/shm is 64 MiB, whatever it asks)."""
+    return {"name": SHARED_MEMORY_VOLUME, "empty_dir": {"medium": "Memory", "size_limit": f"{size_mb}Mi"}}
+
+
 def container_security(w: Workload) -> dict[str, Any]:
     """Non-root, no privilege escalation, no capabilities but those the image needs, and a
     read-only root filesystem where the app says its image writes only to its mounts."""
@@ -120,6 +129,8 @@ def container(
         result["env_from"] = env_from
     mounts = [{"name": volume_names[m.volume], "mount_path": m.path, "read_only": m.read_only} for m in w.mounts]
     mounts.extend(dict(m) for m in extra_mounts)
+    if w.shared_memory_mb:
+        mounts.append({"name": SHARED_MEMORY_VOLUME, "mount_path": "/dev/shm"})
     if mounts:
         result["volume_mounts"] = mounts
     if isinstance(w, Service):
@@ -156,6 +167,8 @@ def pod_spec(
         spec["service_account_name"] = service_account
     if w.stop_grace_seconds is not None:
         spec["termination_grace_period_seconds"] = w.stop_grace_seconds
+    if w.shared_memory_mb:
+        volumes = [*volumes, shared_memory_volume(w.shared_memory_mb)]
     if volumes:
         spec["volumes"] = volumes
     if restart_policy:

@@ -1,24 +1,30 @@
 """Kafka's environment: a single KRaft node as upstream's docker-compose.yml at 26.8.0, bounded.
 
-Upstream only caps retention by time (KAFKA_LOG_RETENTION_HOURS=3) and leaves the JVM heap at
-Kafka's default 1 GB whatever the container has. Here:
-- the heap is half the container's memory limit (the rest is page cache, metaspace and network
-  buffers, which Kafka leans on), between 256 MB and 6 GB;
-- retention is bounded in hours *and* bytes per partition, segments roll at least every
-  retention period and are small enough for byte retention to bite (only closed segments are
-  deleted, and the 1 GB default segment would outlive a small budget);
-- per-topic `retention.ms` from the topics' creation configs still wins over the broker's hours.
+Upstream's broker keeps 3 hours by default (KAFKA_LOG_RETENTION_HOURS=3) and every topic Sentry
+and Snuba create overrides it with its own `retention.ms` (sentry-kafka-schemas: 24 h, DLQs 7 days),
+with no byte bound; its JVM heap is Kafka's default 1 GB whatever the container has. Here:
+- the heap is a quarter of the container's memory limit (the rest is page cache, metaspace and
+  network buffers, which Kafka leans on), between 256 MB and 6 GB;
+- the broker's hours are upstream's unless the operator bounds retention (`sentry.kafka`), and a
+  byte bound per partition exists only when the operator sets one (then segments are small
+  enough for it to bite: only closed segments are deleted);
+- segments roll every broker retention period, so a quiet topic's data does not outlive it.
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 MIB = 1024 * 1024
 MIN_SEGMENT_BYTES = 16 * MIB
 MAX_SEGMENT_BYTES = 1024 * MIB
 
 
+UPSTREAM_RETENTION_HOURS = 3  # getsentry/self-hosted@26.8.0:docker-compose.yml KAFKA_LOG_RETENTION_HOURS
+
+
 def heap_mb(memory_limit_mb: int) -> int:
-    return max(256, min(6144, memory_limit_mb // 2))
+    return max(256, min(6144, memory_limit_mb // 4))
 
 
 def retention_bytes_per_partition(disk_budget_mb: int, partitions: int) -> int:
@@ -30,15 +36,21 @@ def retention_bytes_per_partition(disk_budget_mb: int, partitions: int) -> int:
 
 def kafka_environment(
     memory_limit_mb: int,
-    retention_hours: int,
-    retention_bytes: int,
+    retention_hours: Optional[int] = None,
+    retention_bytes: Optional[int] = None,
     host: str = "kafka",
 ) -> dict[str, str]:
-    """Environment for confluentinc/cp-kafka as a combined broker+controller node."""
-    if retention_hours < 1 or retention_bytes < MIN_SEGMENT_BYTES:
+    """Environment for confluentinc/cp-kafka as a combined broker+controller node; the retention
+    bounds are the operator's (None: upstream's hours, no byte bound)."""
+    if (retention_hours is not None and retention_hours < 1) or (
+            retention_bytes is not None and retention_bytes < MIN_SEGMENT_BYTES):
         raise ValueError(f"retention must be >= 1 hour and >= {MIN_SEGMENT_BYTES} bytes")
     heap = heap_mb(memory_limit_mb)
-    segment = max(MIN_SEGMENT_BYTES, min(MAX_SEGMENT_BYTES, retention_bytes // 4))
+    hours = retention_hours or UPSTREAM_RETENTION_HOURS
+    bounded = {}
+    if retention_bytes is not None:
+        bounded = {"KAFKA_LOG_RETENTION_BYTES": str(retention_bytes),
+                   "KAFKA_LOG_SEGMENT_BYTES": str(max(MIN_SEGMENT_BYTES, min(MAX_SEGMENT_BYTES, retention_bytes // 4)))}
     return {
         "KAFKA_PROCESS_ROLES": "broker,controller",
         "KAFKA_CONTROLLER_QUORUM_VOTERS": "1001@127.0.0.1:29093",
@@ -58,10 +70,9 @@ def kafka_environment(
         "KAFKA_INTER_BROKER_LISTENER_NAME": "PLAINTEXT",
         "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
         "KAFKA_OFFSETS_TOPIC_NUM_PARTITIONS": "1",
-        "KAFKA_LOG_RETENTION_HOURS": str(retention_hours),
-        "KAFKA_LOG_RETENTION_BYTES": str(retention_bytes),
-        "KAFKA_LOG_SEGMENT_BYTES": str(segment),
-        "KAFKA_LOG_ROLL_HOURS": str(retention_hours),
+        "KAFKA_LOG_RETENTION_HOURS": str(hours),
+        **bounded,
+        "KAFKA_LOG_ROLL_HOURS": str(hours),
         "KAFKA_MESSAGE_MAX_BYTES": "50000000",
         "KAFKA_MAX_REQUEST_SIZE": "50000000",
         "KAFKA_HEAP_OPTS": f"-Xmx{heap}m -Xms{heap}m",

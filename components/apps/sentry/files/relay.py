@@ -17,6 +17,13 @@ import yaml
 
 from . import env
 
+# Relay's own memory thresholds (getsentry/relay relay-config config.rs defaults, self-hosted#3330),
+# written out so that the sizing (sizing.py: the published peak stays under both, as a share of
+# the container limit Relay reads from its cgroup) cannot drift from what Relay applies: at 95%
+# its health check fails and it answers 503; at 80% its envelope buffer stops dequeuing.
+MAX_MEMORY_PERCENT = 0.95
+MAX_BACKPRESSURE_MEMORY_PERCENT = 0.8
+
 
 def relay_config(ctx) -> dict:
     kafka = [{"name": k, "value": v} for k, v in ctx.kafka.client_settings().items()]
@@ -35,6 +42,8 @@ def relay_config(ctx) -> dict:
         "relay": {"upstream": f"http://{ctx.hosts.web}:9000/", "host": "0.0.0.0", "port": 3000},
         "logging": {"level": "WARN"},
         "processing": processing,
+        "health": {"max_memory_percent": MAX_MEMORY_PERCENT},
+        "spool": {"envelopes": {"max_backpressure_memory_percent": MAX_BACKPRESSURE_MEMORY_PERCENT}},
     }
     if ctx.statsd_addr:
         config["metrics"] = {"statsd": ctx.statsd_addr, "prefix": "sentry.relay"}
