@@ -108,8 +108,8 @@ def test_glitchtip_requests_its_typical_use_within_limits_and_the_operator_may_s
     web, valkey = settings.resources["web"], settings.resources["valkey"]
     assert (web.memory_mb, web.reserved_memory_mb, web.cpu, web.reserved_cpu) == (512, 224, 1.0, 0.1)
     assert valkey.reserved_memory_mb == 16  # never above the limit
-    settings, _ = parsed({"resources": {"web": {"memoryRequestMb": 300, "cpuRequest": 0.25}}})
-    assert (settings.resources["web"].reserved_memory_mb, settings.resources["web"].reserved_cpu) == (300, 0.25)
+    settings, _ = parsed({"resources": {"web": {"memoryRequestMb": 200, "cpuRequest": 0.25}}})
+    assert (settings.resources["web"].reserved_memory_mb, settings.resources["web"].reserved_cpu) == (200, 0.25)
     _, problems = parsed({"resources": {"web": {"memoryRequestMb": 600}}})
     assert problems == ["error-tracking:glitchtip.resources.web.memoryRequestMb: must be a whole number from 16 to "
                         "256, got 600"]
