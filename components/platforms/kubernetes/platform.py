@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.platforms.kubernetes import admission, gateway, ingress, network, report, storage, workloads
+from components.platforms.kubernetes import claims as claim_checks
 from components.platforms.kubernetes.context import Context
 from components.platforms.kubernetes.settings import KubernetesSettings
 from components.plugins import PlatformArgs
@@ -69,6 +70,9 @@ class KubernetesPlatform(pulumi.ComponentResource):
             )
         self._ctx = ctx
         self.rendering = ctx.rendering
+        # What the next deployment checks its claims against (the stack's `deployed` output).
+        ctx.claims_checked = claim_checks.checked(ctx, claim_checks.last_deployment(ctx))
+        self.recorded = {claim_checks.RECORD_KEY: ctx.claims_checked}
         claims = storage.claims(ctx)
         files = storage.config_files(ctx)
         self._reports: dict[str, tuple[k8s.batch.v1.Job, str]] = {}

@@ -66,7 +66,7 @@ def service(ctx: Context, s: Service, claims, files) -> None:
     if s.stateful:
         workload = k8s.apps.v1.StatefulSet(
             f"{ctx.name}-{component}",
-            metadata=ctx.meta(component, component),
+            metadata=ctx.meta(component, component, annotations=_claim_sizes(ctx, component)),
             spec={
                 "service_name": component,
                 "replicas": 1,
@@ -80,7 +80,9 @@ def service(ctx: Context, s: Service, claims, files) -> None:
                     for v in owned
                 ],
             },
-            opts=ctx.opts(*deps, custom_timeouts=await_timeouts(s)),
+            # Templates are immutable: a change would replace the StatefulSet, its claim unchanged
+            # (claims.py checks sizes and classes against the claims instead).
+            opts=ctx.opts(*deps, custom_timeouts=await_timeouts(s), ignore_changes=["spec.volumeClaimTemplates"]),
         )
     else:
         autoscaling = ctx.settings.autoscaling.get(s.name)
@@ -118,6 +120,16 @@ def service(ctx: Context, s: Service, claims, files) -> None:
             },
             opts=ctx.opts(),
         )
+
+
+def _claim_sizes(ctx: Context, statefulset: str) -> dict[str, pulumi.Input[str]]:
+    """The sizes of the StatefulSet's claims, as checked (claims.py): the StatefulSet is declared
+    only once they are, so a refused size never reaches the cluster."""
+    if ctx.claims_checked is None:
+        return {}
+    suffix = f"-{statefulset}-0"
+    return {"error-tracking/claim-sizes": ctx.claims_checked.apply(lambda checked: ",".join(
+        f"{claim}={item['sizeGi']}Gi" for claim, item in sorted(checked.items()) if claim.endswith(suffix)))}
 
 
 def _scale(ctx: Context, s: Service, component: str, deployment: k8s.apps.v1.Deployment) -> None:
