@@ -113,3 +113,14 @@ def test_glitchtip_requests_its_typical_use_within_limits_and_the_operator_may_s
     _, problems = parsed({"resources": {"web": {"memoryRequestMb": 600}}})
     assert problems == ["error-tracking:glitchtip.resources.web.memoryRequestMb: must be a whole number from 16 to "
                         "256, got 600"]
+
+
+def test_the_manifests_for_checkov_are_every_kubernetes_stacks_objects(tmp_path):
+    from tests.render_manifests import render
+
+    written = render(tmp_path)
+    assert sorted(p.name for p in written) == ["Pulumi.prod.yaml", "sentry-managed-cluster.yaml",
+                                               "sentry-microk8s.yaml"]
+    objects = list(yaml.safe_load_all(written[0].read_text()))
+    assert len(objects) == len(deployed("Pulumi.prod.yaml").k8s())
+    assert {"apiVersion", "kind", "metadata"} <= set(objects[0])
