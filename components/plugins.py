@@ -45,6 +45,10 @@ class PlatformArgs:
 
 
 class Platform(Protocol):
+    # What the next deployment must know of this one (a Kubernetes claim's size): the stack adds
+    # it to its `deployed` output, which the next deployment reads back at preview.
+    recorded: Mapping[str, pulumi.Input[Any]]
+
     def task_output(self, task: str) -> pulumi.Output[str]:
         """Everything a reporting task printed (secret): the app finds its report in it."""
 

@@ -45,12 +45,36 @@ class CommandProbe:
 
 
 @dataclass(frozen=True)
+class GrpcProbe:
+    """Healthy when the gRPC Health Checking Protocol (grpc.health.v1.Health/Check) answers SERVING
+    for `service` on `port` ("" asks for the server as a whole)."""
+
+    port: int
+    service: str = ""
+    # The closest check a platform without gRPC probes can run inside the container.
+    command: Optional[tuple[str, ...]] = None
+
+
+Probe = Union[HttpProbe, CommandProbe, GrpcProbe]
+
+
+@dataclass(frozen=True)
 class HealthCheck:
-    probe: Union[HttpProbe, CommandProbe]
+    """`probe` says the workload is ready for its clients. `liveness`, when given, only that its
+    process is alive and not stuck: platforms that restart on failure use it for that, so a
+    workload waiting on a peer (Relay on Sentry) is kept out of traffic but not restarted; those
+    that only report health (Docker) check it too, since they neither route nor restart by it."""
+
+    probe: Probe
     interval_seconds: int = 10
     timeout_seconds: int = 5
     retries: int = 6
     start_period_seconds: int = 30
+    liveness: Optional[Probe] = None
+
+    @property
+    def alive(self) -> Probe:
+        return self.liveness or self.probe
 
 
 @dataclass(frozen=True)

@@ -131,10 +131,13 @@ class Mocks(pulumi.runtime.Mocks):
     """Provider stand-ins: echo inputs, and report what the real providers would compute."""
 
     def __init__(self, url: str = "", failing_task: Optional[str] = None, preview: bool = False,
-                 report: Optional[Callable[["Mocks"], str]] = None, previous: Optional[dict] = None):
+                 report: Optional[Callable[["Mocks"], str]] = None, previous: Optional[dict] = None,
+                 claims: Optional[dict] = None):
         self.url = url
         # The outputs of this stack's last deployment, as a StackReference to itself reads them.
         self.previous = previous or {}
+        # What a read of a PersistentVolumeClaim finds: its requested storage, by claim name.
+        self.claims = claims or {}
         self.preview = preview
         self.failing_task = failing_task
         self.report = report or (lambda mocks: mocks.bootstrap_report())
@@ -159,6 +162,9 @@ class Mocks(pulumi.runtime.Mocks):
             if inputs.get("logs"):
                 env = dict(item.split("=", 1) for item in inputs["envs"])
                 outputs["containerLogs"] = fake_glitchtip_report(env, self.url)
+        if args.typ == "kubernetes:core/v1:PersistentVolumeClaim" and args.custom is None and args.resource_id:
+            claim = args.resource_id.rpartition("/")[2]
+            outputs["spec"] = {"resources": {"requests": {"storage": self.claims[claim]}}}
         # A read of the Secret the Kubernetes bootstrap Job writes its report into.
         if args.typ == "kubernetes:core/v1:Secret" and args.custom is None and args.resource_id \
                 and not self.preview:
@@ -268,7 +274,8 @@ class Deployment:
         return found[0]
 
     def reads(self) -> list[Declared]:
-        return [d for d in self.declared if d.read]
+        """What the program reads back from a cluster (not StackReferences to its own last deployment)."""
+        return [d for d in self.declared if d.read and d.typ.startswith("kubernetes:")]
 
 
 @contextlib.contextmanager
@@ -328,7 +335,7 @@ _RUNS: dict[str, Deployment] = {}
 
 def deploy(overrides: Optional[dict[str, Any]] = None, *, preview: bool = False, secret_keys=(),
            failing_task: Optional[str] = None, drop: tuple[str, ...] = (), previous: Optional[dict] = None,
-           fresh: bool = False) -> Deployment:
+           fresh: bool = False, claims: Optional[dict] = None) -> Deployment:
     """Run components.program.run() under mocks with BASE_CONFIG plus `overrides`; the stack's
     exported outputs are awaited and reported with their secret-ness. `fresh`: run it again even
     if this session ran the same configuration (tests that compare two runs)."""
@@ -337,7 +344,7 @@ def deploy(overrides: Optional[dict[str, Any]] = None, *, preview: bool = False,
     config = {**BASE_CONFIG, **(overrides or {})}
     for key in drop:
         config.pop(key, None)
-    key = json.dumps([config, preview, sorted(secret_keys), failing_task, previous], sort_keys=True)
+    key = json.dumps([config, preview, sorted(secret_keys), failing_task, previous, claims], sort_keys=True)
     if key in _RUNS and not fresh:
         return _RUNS[key]
     root = pulumi.runtime.get_root_resource()
@@ -348,7 +355,8 @@ def deploy(overrides: Optional[dict[str, Any]] = None, *, preview: bool = False,
         return dict(pulumi.runtime.get_root_resource().outputs)
 
     deployment = run(program.run, config=config, secret_keys=secret_keys, preview=preview,
-                     mocks=Mocks(config.get("url", ""), failing_task, preview, previous=previous), outputs=exported)
+                     mocks=Mocks(config.get("url", ""), failing_task, preview, previous=previous, claims=claims),
+                     outputs=exported)
     _RUNS[key] = deployment
     return deployment
 

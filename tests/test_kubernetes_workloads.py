@@ -163,11 +163,15 @@ def test_stop_grace_period_follows_the_description():
 
 # --- scaling -----------------------------------------------------------------------------------
 
-def test_scalable_services_roll_without_downtime_and_singletons_are_recreated():
-    result = deployed("default")
-    rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
-    assert result.one("Deployment", "web").inputs["spec"]["strategy"] == rolling  # max_replicas None
-    assert result.one("Deployment", "worker").inputs["spec"]["strategy"] == rolling  # max_replicas 4
+def test_two_replicas_roll_without_downtime_one_is_replaced_in_place_and_singletons_are_recreated():
+    surge = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    in_place = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}}
+    scaled = deployed("scaled")  # web autoscales from 2, the worker runs 3: some always serve
+    assert scaled.one("Deployment", "web").inputs["spec"]["strategy"] == surge
+    assert scaled.one("Deployment", "worker").inputs["spec"]["strategy"] == surge
+    result = deployed("default")  # one replica each: a rollout never waits for room on the node
+    assert result.one("Deployment", "web").inputs["spec"]["strategy"] == in_place  # max_replicas None
+    assert result.one("Deployment", "worker").inputs["spec"]["strategy"] == in_place  # max_replicas 4
     valkey = result.one("Deployment", "valkey").inputs["spec"]  # max_replicas 1: never two side by side
     assert valkey["strategy"] == {"type": "Recreate"} and valkey["replicas"] == 1
 

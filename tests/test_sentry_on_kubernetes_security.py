@@ -64,9 +64,24 @@ def test_probes_come_from_upstreams_health_checks_consumers_liveness_only(deploy
         assert consumer["livenessProbe"]["periodSeconds"] == 60 and consumer["livenessProbe"]["failureThreshold"] == 3
     postgres = containers(deployment.one("StatefulSet", "postgres"))[0]
     assert postgres["readinessProbe"]["exec"]["command"] == ["sh", "-c", "pg_isready -U postgres"]
-    for name in ("relay", "taskscheduler"):  # upstream checks none of these
+    for name in ("taskscheduler",):  # upstream checks none (sentry-cleanup is a CronJob here)
         assert not {"startupProbe", "readinessProbe", "livenessProbe"} & set(
             containers(deployment.one("Deployment", name))[0]), name
+
+
+def test_relay_gets_traffic_once_ready_and_is_restarted_only_when_not_alive(deployments):
+    relay = containers(deployments["errors-only"].one("Deployment", "relay"))[0]
+    assert relay["readinessProbe"]["httpGet"] == {"path": "/api/relay/healthcheck/ready/", "port": 3000}
+    # A Relay still registering with web is alive: neither a slow start nor a wait is a restart.
+    for probe in ("livenessProbe", "startupProbe"):
+        assert relay[probe]["httpGet"] == {"path": "/api/relay/healthcheck/live/", "port": 3000}, probe
+
+
+def test_taskbroker_is_probed_through_grpc_health_for_its_own_service(deployments):
+    broker = containers(deployments["errors-only"].one("StatefulSet", "taskbroker"))[0]
+    expected = {"port": 50051, "service": "sentry_protos.taskbroker.v1.ConsumerService"}
+    assert broker["readinessProbe"]["grpc"] == broker["livenessProbe"]["grpc"] == broker["startupProbe"]["grpc"] \
+        == expected
 
 
 @pytest.mark.parametrize("variant, ceiling", [("errors-only", 7000), ("feature-complete", 14000)])
@@ -109,7 +124,8 @@ def test_every_pod_is_non_root_with_a_numeric_user_unless_its_image_must_start_a
             # Kubernetes cannot verify a named image USER as non-root: every such pod names its uid.
             assert context["runAsNonRoot"] is True and isinstance(context.get("runAsUser"), int), name
             assert "add" not in context["capabilities"], name
-    assert roots == {"smtp", "postgres", "clickhouse", "seaweedfs", "nginx"}
+    # nginx is being moved to its unprivileged variant separately; every store runs as its own user.
+    assert roots == {"nginx"}
 
 
 def test_a_default_deny_namespace_with_one_allow_policy_per_workload(deployments):

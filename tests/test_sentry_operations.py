@@ -120,7 +120,7 @@ def test_the_watchdog_checks_sentry_through_nginx_and_follows_both_halves(docker
     assert env["WATCHDOG_RESULTS"] == "clickhouse-backup:26,clickhouse-drill:840,sentry-cleanup:36:/var/lib/sentry-cleanup"
     assert env["WATCHDOG_BACKUP_NAME"] == "postgres" and "WATCHDOG_HEARTBEAT_FILE" not in env
     # alerts.email without sentry.mail: through the bundled relay.
-    assert env["ALERT_EMAIL_URL"] == "smtp://smtp:25"
+    assert env["ALERT_EMAIL_URL"] == "smtp://smtp:8025"  # the bundled relay's unprivileged port
 
 
 def test_external_stores_are_their_operators_to_back_up():
@@ -178,13 +178,13 @@ def test_the_watchdog_follows_every_backup_cronjob_and_the_cleanup_and_nothing_e
                                       "sentry-cleanup")): ["get"]}
 
 
-def test_alert_mail_goes_through_the_bundled_relay_and_nowhere_else_on_port_25(kubernetes):
+def test_alert_mail_goes_through_the_bundled_relay_and_nowhere_else_on_its_port(kubernetes):
     def peers_on(policy: str, port: int) -> list:
         egress = kubernetes.one("NetworkPolicy", policy).inputs["spec"]["egress"]
         return [to for rule in egress if {"protocol": "TCP", "port": port} in rule["ports"] for to in rule["to"]]
 
     for sender in ("watchdog", "alert-test"):
-        (peer,) = peers_on(f"{sender}-traffic", 25)
+        (peer,) = peers_on(f"{sender}-traffic", 8025)
         assert peer["podSelector"]["matchExpressions"][0]["values"] == ["smtp"], sender
     (allowed,) = kubernetes.one("NetworkPolicy", "smtp-traffic").inputs["spec"]["ingress"]
     assert {"watchdog", "alert-test"} <= set(allowed["from"][0]["podSelector"]["matchExpressions"][0]["values"])

@@ -135,14 +135,26 @@ def test_health_checks_match_each_process():
     assert services["web"].health.probe.path == "/_health/" and services["web"].health.start_period_seconds == 300
     assert services["snuba-api"].health.probe.command == ("python3", "/usr/src/snuba/api_healthcheck.py")
     assert any(f.path == "/usr/src/snuba/api_healthcheck.py" for f in services["snuba-api"].files)
-    assert services["relay"].health is None  # upstream has none either
+    # Upstream has none; Relay's own endpoints: ready gates traffic, live decides restarts.
+    relay = services["relay"].health
+    assert (relay.probe.path, relay.probe.port) == ("/api/relay/healthcheck/ready/", 3000)
+    assert (relay.liveness.path, relay.liveness.port) == ("/api/relay/healthcheck/live/", 3000)
+    assert relay.alive.command[:1] == ("/bin/relay",) and relay.alive.command[-2:] == ("--mode", "live")
+    broker = services["taskbroker"].health
+    assert isinstance(broker.probe, spec.GrpcProbe)
+    assert (broker.probe.port, broker.probe.service) == (50051, "sentry_protos.taskbroker.v1.ConsumerService")
 
 
 def test_images_run_as_their_users():
     services = built({"profile": "feature-complete"})
     assert (services["web"].run_as_user, services["web"].run_as_group) == (999, 999)
     assert services["snuba-api"].run_as_user == 1000
-    assert services["postgres"].root and "SETUID" in services["postgres"].capabilities
+    # The stores run as their images' own users from the start: no root, no capabilities.
+    for name, uid, gid in (("postgres", 999, 999), ("clickhouse", 101, 101), ("seaweedfs", 1000, 1000),
+                           ("smtp", 100, 101)):
+        service = services[name]
+        assert (service.run_as_user, service.run_as_group, service.root, service.capabilities) == \
+            (uid, gid, False, ()), name
     assert not services["web"].root
 
 

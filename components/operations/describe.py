@@ -47,11 +47,13 @@ DAILY_MAX_AGE_HOURS = 26
 # pg_dump peaked at 18 MB RSS, pg_restore at 13 MB, psql at 12 MB (/usr/bin/time -v, PG 15);
 # rclone copying a 114 MB dump to S3 (moto) at 47 MB with the flags of offsite.sh (rclone 1.60,
 # GOMEMLIMIT 24 MiB, one 5 MiB chunk in flight; 81 MB with two 8 MiB chunks and no GOMEMLIMIT).
+# Requests (what a scheduler reserves) are those peaks rounded up; CPU: a twentieth of a core, the
+# tools wait on the database and the network far more than they compute (an assumption).
 DEFAULT_RESOURCES: Mapping[str, Resources] = {
-    "backup": Resources(memory_mb=32, cpu=0.2),
-    "drill": Resources(memory_mb=32, cpu=0.2),
-    "pre-upgrade-backup": Resources(memory_mb=32, cpu=0.2),
-    "offsite": Resources(memory_mb=64, cpu=0.2),
+    "backup": Resources(memory_mb=32, cpu=0.2, memory_request_mb=24, cpu_request=0.05),
+    "drill": Resources(memory_mb=32, cpu=0.2, memory_request_mb=24, cpu_request=0.05),
+    "pre-upgrade-backup": Resources(memory_mb=32, cpu=0.2, memory_request_mb=24, cpu_request=0.05),
+    "offsite": Resources(memory_mb=64, cpu=0.2, memory_request_mb=48, cpu_request=0.05),
 }
 
 # Runs a command as given whatever the image's ENTRYPOINT (rclone's is `rclone`): platforms that

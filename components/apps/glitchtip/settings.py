@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 from components.apps.glitchtip.sizing import (
+    TYPICAL,
+    with_requests,
     DEFAULT_RESOURCES,
     MINIMUM_MEMORY_MB,
     connections_needed,
@@ -183,21 +185,29 @@ def pinned_image_problem(value: str) -> Optional[str]:
 
 
 def _resources(section: Section, mode: str, valkey: bool) -> dict[str, Resources]:
-    """Defaults for the layout, overridden per container: `resources.web.memoryMb: 320`."""
+    """Defaults for the layout, overridden per container: `resources.web.memoryMb: 320`; requests
+    (`memoryRequestMb`, `cpuRequest`) default to the typical use, within the limit."""
     defaults = dict(DEFAULT_RESOURCES[mode])
+    typical = dict(TYPICAL[mode])
     if not valkey:
         # Without Valkey, Postgres also carries the queue and cache: give it Valkey's share.
         freed = defaults.pop("valkey")
         postgres = defaults["postgres"]
         defaults["postgres"] = Resources(memory_mb=postgres.memory_mb + freed.memory_mb, cpu=postgres.cpu)
+        spare = typical.pop("valkey")
+        typical["postgres"] = Resources(memory_mb=typical["postgres"].memory_mb + spare.memory_mb,
+                                        cpu=typical["postgres"].cpu)
     resources = {}
     for name, default in defaults.items():
         item = section.section(name)
         floor = MINIMUM_MEMORY_MB.get(name, 16)
-        resources[name] = Resources(
-            memory_mb=item.integer("memoryMb", default.memory_mb, minimum=floor, maximum=65536),
-            cpu=item.number("cpu", default.cpu, minimum=0.05, maximum=64),
+        limits = Resources(
+            memory_mb=item.integer("memoryMb", default.memory_mb, minimum=floor, maximum=65536) or default.memory_mb,
+            cpu=item.number("cpu", default.cpu, minimum=0.05, maximum=64) or default.cpu,
         )
+        memory_request = item.integer("memoryRequestMb", None, minimum=16, maximum=limits.memory_mb)
+        cpu_request = item.number("cpuRequest", None, minimum=0.01, maximum=limits.cpu)
+        resources[name] = with_requests(limits, typical[name], memory_request, cpu_request)
         item.finish()
     section.finish(f" (containers of mode {mode}{'' if valkey else ' without valkey'})")
     return resources

@@ -11,8 +11,8 @@ image and the user it runs as.
 Where this catalog departs from upstream, on purpose (tests/test_sentry_catalog.py lists each):
 published `ghcr.io/getsentry/*:<version>` images instead of the locally built
 `sentry-self-hosted-local` (so the image's own entrypoint, not the bind-mounted
-/etc/sentry/entrypoint.sh), ClickHouse from upstream's BASE_IMAGE, the untagged smtp image pinned
-by digest, `sentry-cleanup` as a loop in the published Sentry image instead of cron, Valkey's
+/etc/sentry/entrypoint.sh), ClickHouse from upstream's BASE_IMAGE, a maintained non-root exim
+relay (pinned) instead of the untagged smtp image, `sentry-cleanup` as a loop in the published Sentry image instead of cron, Valkey's
 password and memory bound as arguments instead of a mounted redis.conf, and no GeoIP or custom-CA
 directories. Postgres, Valkey and ClickHouse get passwords (environment.py).
 """
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from components.apps.sentry.files import FILE_PATHS
+from components.apps.sentry.images import SMTP_PORT
 
 ERRORS_ONLY = "errors-only"
 FEATURE_COMPLETE = "feature-complete"
@@ -135,8 +136,10 @@ _FC = True
 
 CATALOG: dict[str, Entry] = {
     # --- stores and edge (upstream writes these out one by one) -----------------------------
-    "smtp": _own("smtp", mounts=(("sentry-smtp", "/var/spool/exim4"), ("sentry-smtp-log", "/var/log/exim4")),
-                 ports=((25, "smtp"),)),
+    # A maintained non-root exim relay instead of upstream's untagged root one (images.py): its
+    # spool in a volume of its own (Debian's exim4 spool, in upstream's sentry-smtp, belongs to
+    # another uid), its log on stdout (no sentry-smtp-log), on its unprivileged port.
+    "smtp": _own("smtp", mounts=(("sentry-smtp-spool", "/var/spool/exim"),), ports=((SMTP_PORT, "smtp"),)),
     "memcached": _own("memcached", "-I 1M", health="memcached", ports=((11211, "memcached"),)),
     # Upstream's mounted redis.conf, rendered by the app with a password and a maxmemory that
     # follows the limit (components.stores.valkey_config): a secret file, never an argument.
@@ -239,9 +242,10 @@ CATALOG: dict[str, Entry] = {
     "sentry-cleanup": _sentry(("/bin/sh", "-c", CLEANUP_LOOP), health=None, scaling=SINGLE,
                               mounts=((CLEANUP_STATUS_VOLUME, CLEANUP_STATUS_DIR),)),
     # --- edge, task broker and the feature-complete extras ----------------------------------
-    "relay": _own("relay", scaling=ANY, depends=(("kafka", HEALTHY), ("redis", HEALTHY), ("web", HEALTHY)),
+    "relay": _own("relay", health="relay", scaling=ANY, depends=(("kafka", HEALTHY), ("redis", HEALTHY), ("web", HEALTHY)),
                   files=("relay-config-yml",), ports=((3000, "http"),)),
-    "taskbroker": _own("taskbroker", "/opt/taskbroker -c /etc/taskbroker/config.yml", depends=(("kafka", HEALTHY),),
+    "taskbroker": _own("taskbroker", "/opt/taskbroker -c /etc/taskbroker/config.yml", health="taskbroker",
+                       depends=(("kafka", HEALTHY),),
                        mounts=(("sentry-taskbroker", "/opt/sqlite"),), files=("taskbroker-config-yml",),
                        ports=((50051, "grpc"),), stateful=True, stop_grace=30),
     "taskscheduler": _sentry("run taskworker-scheduler", health=None, scaling=SINGLE),
@@ -261,15 +265,15 @@ VOLUMES = {
     "sentry-data": (20, True), "sentry-postgres": (20, True), "sentry-redis": (2, True),
     "sentry-kafka": (30, True), "sentry-clickhouse": (50, True), "sentry-seaweedfs": (20, True),
     "sentry-symbolicator": (10, False), "sentry-nginx-www": (1, False), "sentry-vroom": (5, True),
-    "sentry-taskbroker": (1, True), "sentry-secrets": (1, False), "sentry-smtp": (1, False),
-    "sentry-nginx-cache": (1, False), "sentry-kafka-log": (1, False), "sentry-smtp-log": (1, False),
+    "sentry-taskbroker": (1, True), "sentry-secrets": (1, False), "sentry-smtp-spool": (1, False),
+    "sentry-nginx-cache": (1, False), "sentry-kafka-log": (1, False),
     "sentry-clickhouse-log": (1, False), CLEANUP_STATUS_VOLUME: (1, False),
 }
 
 # Stores the operator can run outside (`sentry.external.*`), and the bundled service each replaces.
 # Caches and logs of one service: on Kubernetes each pod's own emptyDir instead of a claim.
 LOCAL_VOLUMES = frozenset({"sentry-nginx-cache", "sentry-nginx-www", "sentry-kafka-log", "sentry-clickhouse-log",
-                           "sentry-secrets", "sentry-smtp-log"})
+                           "sentry-secrets"})
 EXTERNAL_REPLACES = {"postgres": "postgres", "redis": "redis", "kafka": "kafka", "clickhouse": "clickhouse",
                      "s3": "seaweedfs"}
 

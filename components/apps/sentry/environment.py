@@ -119,8 +119,19 @@ def _no_env(settings: SentrySettings, context: Context) -> Env:
     return {}, {}
 
 
+# devture/exim-relay's default RELAY_FROM_HOSTS (its Dockerfile), where pods and Docker networks live.
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+
+
 def _smtp(settings, context) -> Env:
-    return {"MAILNAME": context.mail_domain or ""}, {}
+    """devture/exim-relay's contract (its README): HOSTNAME is the HELO name (upstream's MAILNAME);
+    it relays for RELAY_FROM_HOSTS, here also the networks the operator named internal (a pod CIDR
+    outside the private ranges, 100.64.0.0/10, say). Only Sentry's own pods reach it (network
+    policies, the app's network), so sender addresses are not verified: that would need DNS for
+    the url's host from inside the cluster, which split-horizon setups do not have."""
+    networks = tuple(dict.fromkeys((*PRIVATE_NETWORKS, *settings.internal_networks)))
+    return {"HOSTNAME": context.mail_domain or "", "RELAY_FROM_HOSTS": "<; " + "; ".join(networks),
+            "DISABLE_SENDER_VERIFICATION": "1"}, {}
 
 
 def _redis(settings, context) -> Env:

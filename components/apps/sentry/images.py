@@ -21,9 +21,14 @@ class Image:
     capabilities: tuple[str, ...] = ()
 
 _DROP = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
-# The tag's own untagged smtp image, pinned by digest once looked up (see the report of the
-# catalog change): until then the reference stays untagged and tests name the gap.
-SMTP_IMAGE_DIGEST = ""
+# The bundled mail relay: upstream's image (registry.gitlab.com/egos-tech/smtp) is untagged and
+# starts exim as root; devture/exim-relay is a maintained Alpine exim relay built to run as its
+# `exim` user (uid 100, gid 101) and to listen on 8025 (devture/exim-relay@4.99.1-r0-2: Dockerfile
+# `USER exim`, `EXPOSE 8025`, exim.conf `daemon_smtp_ports = 8025`; README: runs as 100:101).
+# Its newest release tag, pinned; it writes only its spool (/var/spool/exim), logs to stdout.
+SMTP_IMAGE = "docker.io/devture/exim-relay:4.99.1-r0-2"
+SMTP_UID, SMTP_GID = 100, 101
+SMTP_PORT = 8025
 # Every non-root image names its uid and gid as numbers: Kubernetes refuses runAsNonRoot for an
 # image whose USER is a name ("cannot verify user is non-root") unless runAsUser is given, and an
 # image whose USER is root (or unset) would not start at all. Distroless `nonroot` is 65532:65532.
@@ -54,23 +59,27 @@ IMAGES = {
     # getsentry/launchpad Dockerfile (read at 7863870, not tag-exact): `groupadd --gid 1000 app &&
     # useradd --uid 1000 --gid app`, `USER app`.
     "launchpad": Image("ghcr.io/getsentry/launchpad:{version}", uid=1000, gid=1000),
-    # Third-party images at the versions getsentry/self-hosted@26.8.0:docker-compose.yml pins. The
-    # `root` ones start as root on purpose: postgres (gosu), ClickHouse (`clickhouse su`), nginx
-    # (`user nginx;` workers, port 80) and exim in smtp chown their directories and drop to their
-    # own user; SeaweedFS's image sets no USER and writes only its volume.
-    "smtp": Image("registry.gitlab.com/egos-tech/smtp" + (f"@{SMTP_IMAGE_DIGEST}" if SMTP_IMAGE_DIGEST else ""),
-                  root=True, capabilities=(*_DROP, "NET_BIND_SERVICE")),
+    # Third-party images at the versions getsentry/self-hosted@26.8.0:docker-compose.yml pins. Each
+    # runs as its own user from the start; their entrypoints support that (README "Who runs as
+    # root" lists the sources), and fsGroup makes fresh volumes theirs.
+    "smtp": Image(SMTP_IMAGE, uid=SMTP_UID, gid=SMTP_GID),
     "memcached": Image("memcached:1.6.45-alpine", uid=11211, gid=11211),  # USER memcache
     # The valkey user (uid 999) reads the secret redis.conf; started as root, the entrypoint drops to it.
     "redis": Image("valkey/valkey:8.1.9-alpine", uid=999, gid=999),
-    "postgres": Image("postgres:14.23-bookworm", root=True, capabilities=_DROP),
+    # docker-library/postgres docker-entrypoint.sh: started as non-root it skips its chown and gosu,
+    # creates PGDATA (a subdirectory of the volume, environment.py) and chmods it 0700 on every start.
+    "postgres": Image("postgres:14.23-bookworm", uid=999, gid=999),
     "pgbouncer": Image("edoburu/pgbouncer:v1.25.2-p0", uid=70, gid=70),  # USER postgres (alpine)
     # confluentinc/common-docker base/Dockerfile.ubi9: `useradd ... appuser` (the first uid and
     # group of the UBI image, 1000), `USER appuser`.
     "kafka": Image("confluentinc/cp-kafka:7.6.6", uid=1000, gid=1000),
-    "clickhouse": Image("altinity/clickhouse-server:25.3.6.10034.altinitystable", root=True, capabilities=_DROP),
+    # ClickHouse's docker/server/entrypoint.sh: non-root, it runs as the caller's uid:gid
+    # (`clickhouse su` to the same ids needs no privilege) and skips its chown. 101 is the image's
+    # clickhouse user, so it reads its config files (secret ones: group-readable through fsGroup).
+    "clickhouse": Image("altinity/clickhouse-server:25.3.6.10034.altinitystable", uid=101, gid=101),
+    # SeaweedFS's image sets no USER and `weed` (started directly, catalog) writes only -dir=/data.
     "seaweedfs": Image("chrislusf/seaweedfs:4.40_large_disk@sha256:"
-                       "d07aa1dae03c687e0737b86130ded1b18474211a09e85d737fbe5508b8805139", root=True),
+                       "d07aa1dae03c687e0737b86130ded1b18474211a09e85d737fbe5508b8805139", uid=1000, gid=1000),
     "nginx": Image("nginx:1.31.3-alpine", root=True, capabilities=(*_DROP, "NET_BIND_SERVICE")),
 }
 

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 
 import pulumi
 
-from components.apps.sentry import catalog
+from components.apps.sentry import catalog, sizing
 from components.apps.sentry.install_commands import SENTRY, SNUBA, InstallStep
 from components.spec import Egress, Resources, Service, Task
 
@@ -41,7 +41,7 @@ def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
             if step.name == TOPICS_STEP and "kafka" in by_name:
                 needs.append("kafka")
             task = Task(
-                name=step.name, image=base.image, resources=base.resources, command=step.command,
+                name=step.name, image=base.image, resources=sizing.one_process(base.resources), command=step.command,
                 entrypoint=step.entrypoint, env={**base.env, **step.env},
                 secret_env={**base.secret_env, **secret_env}, files=base.files, mounts=base.mounts,
                 scratch=base.scratch, depends_on=tuple(dict.fromkeys(needs)),

@@ -20,6 +20,7 @@ from typing import Optional, Sequence
 from components import stores
 from components.apps.sentry.catalog import CLEANUP_JOB, CLEANUP_STATUS_DIR, CLEANUP_STATUS_VOLUME
 from components.apps.sentry.files.clickhouse import render_clickhouse_backup_disk
+from components.apps.sentry.images import SMTP_PORT
 from components.apps.site import Site
 from components.operations import alerting, clickhouse, describe, files
 from components.spec import ConfigFile, FileMount, Service, Task
@@ -156,7 +157,7 @@ def _email_url(settings, deployed: dict) -> tuple[Optional[str], bool]:
     """The SMTP URL alerts.email is sent through: sentry.mail's server, else the bundled relay."""
     mail = settings.mail
     if mail is None:
-        return ("smtp://smtp:25", True) if "smtp" in deployed else (None, False)
+        return (f"smtp://smtp:{SMTP_PORT}", True) if "smtp" in deployed else (None, False)
     scheme = "smtp+ssl" if mail.use_ssl else "smtp+tls" if mail.use_tls else "smtp"
     credentials = ""
     if mail.username:

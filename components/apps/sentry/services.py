@@ -116,7 +116,7 @@ def cleanup_schedule(service: spec.Service, settings: SentrySettings) -> spec.Sc
     fields.update(
         command=("sentry", "cleanup", "--days", str(settings.event_retention_days)),
         mounts=tuple(m for m in service.mounts if m.volume != catalog.CLEANUP_STATUS_VOLUME),
-        resources=sizing.cleanup_run(service.resources),
+        resources=sizing.one_process(service.resources),
         platforms=("kubernetes",),
     )
     return spec.ScheduledTask(**fields, schedule=spec.Schedule(hour=0, minute=0))

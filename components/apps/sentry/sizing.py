@@ -138,12 +138,14 @@ DEFAULTS: Mapping[str, Size] = {
     "attachments-consumer": _sentry(640, "; reserved at its own 637.2"),
     "post-process-forwarder-errors": _FORWARDER,
     # Docker: a shell sleeping until midnight (#1719: 1.16 MiB, #2064: 364 KiB) around `sentry
-    # cleanup`; its Kubernetes CronJob reserves CLEANUP_RUN_MB while it runs.
+    # cleanup`; its Kubernetes CronJob reserves one process (ONE_PROCESS_MB) while it runs.
     "sentry-cleanup": _sentry(16, "; the loop idles at 1.16 MiB (#1719)", cpu=1.0, typical_cpu=0.01),
     "taskscheduler": _SCHEDULER,
     "taskworker": Size(2368, 576, 1.0, 0.2, *WORKER_PUBLISHED),
 }
-CLEANUP_RUN_MB = 200  # `sentry cleanup` is one Sentry process while it runs (#2766)
+# A command line run once (`sentry cleanup`, an install step) is one Sentry or Snuba process:
+# 173-228 MiB resident (#2766, 24.1.0); it reserves that much beside the running services.
+ONE_PROCESS_MB = 200
 
 FEATURE_COMPLETE_DEFAULTS: Mapping[str, Size] = {
     **DEFAULTS,
@@ -238,9 +240,10 @@ def resources(profile: str, overrides: Mapping[str, Resources] = {},
     return found
 
 
-def cleanup_run(service: Resources) -> Resources:
-    """The Kubernetes CronJob's resources: the service's limit, reserving one Sentry process."""
-    return replace(service, memory_request_mb=min(CLEANUP_RUN_MB, service.memory_mb),
+def one_process(service: Resources) -> Resources:
+    """A command run once in a service's image (the cleanup CronJob, an install Job): the service's
+    limit, reserving what one process typically uses, so it is scheduled beside the services."""
+    return replace(service, memory_request_mb=min(ONE_PROCESS_MB, service.memory_mb),
                    cpu_request=min(0.1, service.cpu))
 
 

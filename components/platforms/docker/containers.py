@@ -90,7 +90,9 @@ def ulimits(workload: Workload) -> Optional[list[docker.ContainerUlimitArgs]]:
 
 
 def healthcheck(health: HealthCheck) -> docker.ContainerHealthcheckArgs:
-    command = health.probe.command  # HttpProbe carries the in-container equivalent
+    """Docker neither routes nor restarts by health: it checks that the process is alive (the
+    health's liveness where it has one), in the container (HTTP and gRPC probes carry a command)."""
+    command = health.alive.command
     if not command:
         raise ValueError("a Docker health check needs a command to run inside the container")
     return docker.ContainerHealthcheckArgs(

@@ -72,6 +72,7 @@ class DockerPlatform(pulumi.ComponentResource):
         for workload in self.spec.start_order():
             self._declare(workload)
         self.url = pulumi.Output.from_input(f"http://{self.settings.bind_address}:{self.settings.port}")
+        self.recorded: dict = {}  # nothing the next deployment must check
         self.register_outputs({"localUrl": self.url, "network": self.network.name})
 
     # --- Platform protocol -------------------------------------------------------------------

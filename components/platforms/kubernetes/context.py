@@ -32,6 +32,8 @@ class Context:
     ready: dict[str, pulumi.Resource] = field(default_factory=dict)
     # Each workload's allow policy, by workload name (see network.declare).
     policies: dict[str, pulumi.Resource] = field(default_factory=dict)
+    # The StatefulSets' claims, by claim name, once checked against the last deployment (claims.py).
+    claims_checked: Optional[pulumi.Output] = None
 
     @property
     def instance(self) -> str:

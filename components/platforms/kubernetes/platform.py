@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.platforms.kubernetes import gateway, ingress, network, report, storage, workloads
+from components.platforms.kubernetes import admission, gateway, ingress, network, report, storage, workloads
+from components.platforms.kubernetes import claims as claim_checks
 from components.platforms.kubernetes.context import Context
 from components.platforms.kubernetes.settings import KubernetesSettings
 from components.plugins import PlatformArgs
@@ -50,15 +51,28 @@ class KubernetesPlatform(pulumi.ComponentResource):
         )
         ctx = Context(name=name, spec=spec, settings=settings, provider=self.provider, parent=self,
                       protect=args.protect)
+        security = admission.namespace_labels(self._pod_workloads(spec))
         if settings.create_namespace:
             # Deleting a Namespace deletes its claims and their data: it is kept like them.
             ctx.namespace = k8s.core.v1.Namespace(
                 f"{name}-namespace",
-                metadata={"name": settings.namespace, "labels": ctx.labels("namespace")},
+                metadata={"name": settings.namespace, "labels": {**ctx.labels("namespace"), **security}},
                 opts=ctx.data_opts(),
+            )
+        else:
+            labels = " ".join(f"{k}={v}" for k, v in security.items())
+            pulumi.log.warn(
+                f"kubernetes.createNamespace is false: this program will close namespace {settings.namespace} with a "
+                "default-deny NetworkPolicy, so every pod in it, the app's and any other, loses all traffic except "
+                "what the app's own policies allow; give the app a namespace of its own. The namespace is not "
+                f"labelled for Pod Security Admission either: kubectl label namespace {settings.namespace} {labels}",
+                resource=self,
             )
         self._ctx = ctx
         self.rendering = ctx.rendering
+        # What the next deployment checks its claims against (the stack's `deployed` output).
+        ctx.claims_checked = claim_checks.checked(ctx, claim_checks.last_deployment(ctx))
+        self.recorded = {claim_checks.RECORD_KEY: ctx.claims_checked}
         claims = storage.claims(ctx)
         files = storage.config_files(ctx)
         self._reports: dict[str, tuple[k8s.batch.v1.Job, str]] = {}
@@ -83,6 +97,13 @@ class KubernetesPlatform(pulumi.ComponentResource):
             "host": urlsplit(args.url).hostname,
             "renderedTo": settings.render_yaml_to,
         })
+
+    @staticmethod
+    def _pod_workloads(spec):
+        """Every workload that becomes a pod here, the post-deploy check's Job included."""
+        from components.platforms.kubernetes import deploy_check
+
+        return (*spec.workloads(), deploy_check.workload())
 
     # --- the Platform protocol -------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping, Optional, Sequence
 
-from components.spec import CommandProbe, HealthCheck, HttpProbe, Port, Resources, Service, Workload
+from components.spec import CommandProbe, GrpcProbe, HealthCheck, HttpProbe, Port, Probe, Resources, Service, Workload
 
 
 def resources(r: Resources) -> dict[str, Any]:
@@ -64,16 +64,22 @@ def pod_security(w: Workload) -> dict[str, Any]:
     return context
 
 
-def probe(health: HealthCheck, *, startup: bool = False) -> dict[str, Any]:
-    handler: dict[str, Any]
-    if isinstance(health.probe, HttpProbe):
-        handler = {"http_get": {"path": health.probe.path, "port": health.probe.port}}
-    elif isinstance(health.probe, CommandProbe):
-        handler = {"exec_": {"command": list(health.probe.command)}}
-    else:  # pragma: no cover - spec only knows these two
-        raise TypeError(f"unknown probe {health.probe!r}")
+def _handler(check: Probe) -> dict[str, Any]:
+    if isinstance(check, HttpProbe):
+        return {"http_get": {"path": check.path, "port": check.port}}
+    if isinstance(check, CommandProbe):
+        return {"exec_": {"command": list(check.command)}}
+    if isinstance(check, GrpcProbe):
+        # Kubernetes' own gRPC probe (GA in 1.27): no client binary needed in the image.
+        return {"grpc": {"port": check.port, **({"service": check.service} if check.service else {})}}
+    raise TypeError(f"unknown probe {check!r}")  # pragma: no cover - spec only knows these
+
+
+def probe(health: HealthCheck, *, startup: bool = False, alive: bool = False) -> dict[str, Any]:
+    """The readiness probe; `alive`: the liveness probe (the health's `liveness` where it has one);
+    `startup`: the startup probe, which checks liveness too, so a slow start is never restarted."""
     result = {
-        **handler,
+        **_handler(health.alive if (alive or startup) else health.probe),
         "period_seconds": health.interval_seconds,
         "timeout_seconds": health.timeout_seconds,
         "failure_threshold": health.retries,
@@ -145,7 +151,7 @@ def container(
                 # Readiness only gates Service endpoints; a second concurrent probe would also
                 # consume heartbeat files that checks delete as they read them.
                 result["readiness_probe"] = probe(w.health)
-            result["liveness_probe"] = probe(w.health)
+            result["liveness_probe"] = probe(w.health, alive=True)
     return result
 
 

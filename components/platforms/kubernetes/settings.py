@@ -20,6 +20,9 @@ ANNOTATION_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 MAX_REPLICAS = 100
+# Namespaces the cluster itself and everyone else use: the default-deny policy this program puts in
+# its namespace would cut CoreDNS, the API server's endpoints or other teams' pods off.
+RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 EVERYWHERE = ("0.0.0.0/0", "::/0")
 # `egress.<this>`: where the API server is, for tasks that write their report through it.
 API_SERVER = "kubernetes-api"
@@ -118,7 +121,7 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
     defaults = KubernetesSettings()
     kubeconfig = section.string("kubeconfig", None, secret=True)
     context = section.string("context", None, check=lambda v: None if v and "\n" not in v else "must be a context name from the kubeconfig")
-    namespace = section.string("namespace", defaults.namespace, check=label_problem)
+    namespace = section.string("namespace", defaults.namespace, check=_namespace_problem)
     create_namespace = section.boolean("createNamespace", True)
     storage_class = section.string("storageClass", None, check=subdomain_problem)
     shared_storage_class = section.string("sharedStorageClass", None, check=subdomain_problem)
@@ -156,6 +159,14 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
         task_timeout_seconds=task_timeout,
         render_yaml_to=render,
     )
+
+
+def _namespace_problem(value: str) -> Optional[str]:
+    if value in RESERVED_NAMESPACES:
+        return (f"must be a namespace of the app's own, not {value!r}: the program closes its namespace with a "
+                "default-deny NetworkPolicy, which would cut off the cluster's or other teams' pods there "
+                f"({', '.join(RESERVED_NAMESPACES)} are refused)")
+    return label_problem(value)
 
 
 def _ingress(section: Section) -> IngressSettings:

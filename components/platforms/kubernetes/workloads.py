@@ -20,6 +20,19 @@ from components.platforms.kubernetes.naming import dns_label, job_name, task_fin
 from components.spec import REPORT_PREFIX, ScheduledTask, Service, Task, Workload
 
 
+
+def rollout(s: Service, replicas: int) -> dict[str, Any]:
+    """How a Deployment replaces its pods. Two or more replicas: one new pod before an old one goes,
+    so some always serve. One replica of a scalable service: the old pod goes first, so a rollout
+    never waits for room a small node does not have (a surge pod that cannot be scheduled stalls it
+    until `pulumi up` times out); run two for zero downtime. A singleton (it may hold a
+    ReadWriteOnce volume): recreated."""
+    if not s.scalable:
+        return {"type": "Recreate"}
+    if replicas >= 2:
+        return {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}}
+    return {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 1, "max_surge": 0}}
+
 def _claim_deps(ctx: Context, w: Workload, claims) -> list[pulumi.Resource]:
     return [claims[m.volume] for m in w.mounts if m.volume in claims]
 
@@ -66,7 +79,7 @@ def service(ctx: Context, s: Service, claims, files) -> None:
     if s.stateful:
         workload = k8s.apps.v1.StatefulSet(
             f"{ctx.name}-{component}",
-            metadata=ctx.meta(component, component),
+            metadata=ctx.meta(component, component, annotations=_claim_sizes(ctx, component)),
             spec={
                 "service_name": component,
                 "replicas": 1,
@@ -80,17 +93,16 @@ def service(ctx: Context, s: Service, claims, files) -> None:
                     for v in owned
                 ],
             },
-            opts=ctx.opts(*deps, custom_timeouts=await_timeouts(s)),
+            # Templates are immutable: a change would replace the StatefulSet, its claim unchanged
+            # (claims.py checks sizes and classes against the claims instead).
+            opts=ctx.opts(*deps, custom_timeouts=await_timeouts(s), ignore_changes=["spec.volumeClaimTemplates"]),
         )
     else:
         autoscaling = ctx.settings.autoscaling.get(s.name)
         spec: dict[str, Any] = {
             "selector": {"match_labels": ctx.selector(component)},
             "template": template,
-            # Scalable: surge one new pod before removing an old one; otherwise (a single
-            # instance that may hold a ReadWriteOnce volume) stop the old pod first.
-            "strategy": {"type": "RollingUpdate", "rolling_update": {"max_unavailable": 0, "max_surge": 1}}
-            if s.scalable else {"type": "Recreate"},
+            "strategy": rollout(s, autoscaling.min_replicas if autoscaling else s.replicas),
         }
         if autoscaling is None:
             # With an autoscaler the replica count is its job: leaving it out keeps `up` from resetting it.
@@ -118,6 +130,16 @@ def service(ctx: Context, s: Service, claims, files) -> None:
             },
             opts=ctx.opts(),
         )
+
+
+def _claim_sizes(ctx: Context, statefulset: str) -> dict[str, pulumi.Input[str]]:
+    """The sizes of the StatefulSet's claims, as checked (claims.py): the StatefulSet is declared
+    only once they are, so a refused size never reaches the cluster."""
+    if ctx.claims_checked is None:
+        return {}
+    suffix = f"-{statefulset}-0"
+    return {"error-tracking/claim-sizes": ctx.claims_checked.apply(lambda checked: ",".join(
+        f"{claim}={item['sizeGi']}Gi" for claim, item in sorted(checked.items()) if claim.endswith(suffix)))}
 
 
 def _scale(ctx: Context, s: Service, component: str, deployment: k8s.apps.v1.Deployment) -> None:

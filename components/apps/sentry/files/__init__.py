@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Optional
 from urllib.parse import urlsplit
 
+from components.apps.sentry.images import SMTP_PORT
 from components.spec import ConfigFile
 
 from . import env
@@ -54,8 +55,8 @@ class Hosts:
 class Mail:
     """Outgoing mail; the password, if any, is read from env.MAIL_PASSWORD."""
 
-    host: str = "smtp"  # upstream's bundled exim relay
-    port: int = 25
+    host: str = "smtp"  # the bundled exim relay
+    port: int = SMTP_PORT  # its unprivileged port
     username: str = ""
     use_tls: bool = False
     use_ssl: bool = False
