@@ -32,6 +32,8 @@ class Context:
     ready: dict[str, pulumi.Resource] = field(default_factory=dict)
     # Each workload's allow policy, by workload name (see network.declare).
     policies: dict[str, pulumi.Resource] = field(default_factory=dict)
+    # Policies the public entry waits for (cert-manager's solver must be reachable first).
+    edge_policies: list[pulumi.Resource] = field(default_factory=list)
 
     @property
     def instance(self) -> str:
