@@ -44,11 +44,14 @@ def stack_file(path: Path) -> dict:
     return {k.split(":", 1)[1]: v for k, v in yaml.safe_load(path.read_text())["config"].items()}
 
 
-def glitchtip_prod(**kubernetes) -> tuple[dict, tuple[str, ...]]:
-    """Pulumi.prod.yaml with its mail secret set as its header says, and kubernetes.* changed."""
+def glitchtip_prod(check: bool = False, **kubernetes) -> tuple[dict, tuple[str, ...]]:
+    """Pulumi.prod.yaml with its mail secret set as its header says, kubernetes.* changed, and the
+    post-deploy check (its own policies, its DNS) when `check`."""
     config = stack_file(ROOT / "Pulumi.prod.yaml")
     config["glitchtip"] = {**config["glitchtip"], "emailUrl": "smtp+tls://user:pass@smtp.example.com:587"}
     config["kubernetes"] = {**config["kubernetes"], **kubernetes}
+    if check:
+        config["postDeployCheck"] = {"enabled": True}
     return config, ("glitchtip",)
 
 
@@ -62,10 +65,10 @@ STACKS = {
     "sentry-microk8s.yaml": (lambda: example_stack("sentry-microk8s.yaml"), MICROK8S),
     "sentry-managed-cluster.yaml": (lambda: example_stack("sentry-managed-cluster.yaml"), MANAGED),
     "glitchtip, ALB in IP mode, NodeLocal DNSCache": (lambda: glitchtip_prod(
-        ingress={"className": "alb", "clusterIssuer": "letsencrypt-prod", "sourceCidrs": ["10.0.0.0/20"]},
+        check=True, ingress={"className": "alb", "clusterIssuer": "letsencrypt-prod", "sourceCidrs": ["10.0.0.0/20"]},
         dns={"addresses": ["169.254.20.10"]}), EKS_ALB),
     "glitchtip on OpenShift": (lambda: glitchtip_prod(
-        ingress={"className": "openshift-default", "clusterIssuer": "letsencrypt-prod",
+        check=True, ingress={"className": "openshift-default", "clusterIssuer": "letsencrypt-prod",
                  "controllerNamespace": "openshift-ingress"},
         dns={"namespace": "openshift-dns", "ports": [5353]}), OPENSHIFT),
     "glitchtip, hostNetwork controller, Cilium's API entity": (lambda: glitchtip_prod(
