@@ -178,10 +178,12 @@ class Port:
 class Egress:
     """A destination outside the app that a workload must reach (mail, an external database,
     object storage). Network policies have no host names: platforms allow the ports, to the
-    addresses the operator configures for `name`."""
+    addresses the operator configures for `name`. A `public` destination (the internet: webhooks,
+    integrations, symbol servers) is kept off the cluster's and the site's private addresses."""
 
     name: str
     ports: tuple[int, ...]
+    public: bool = False
 
 
 @dataclass(frozen=True)

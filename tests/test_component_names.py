@@ -13,7 +13,8 @@ from tests.harness import deploy
 TYPE = re.compile(r"^error-tracking:(index|apps|platforms):[A-Z][A-Za-z]+$")
 
 
-@pytest.fixture(scope="module", params=[{}, {"platform": "kubernetes"}, {"app": "sentry"}])
+@pytest.fixture(scope="module", params=[{}, {"platform": "kubernetes", "kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"}}},
+                                                      {"app": "sentry"}])
 def deployment(request):
     return deploy(request.param)
 
@@ -37,6 +38,7 @@ def test_children_of_apps_and_platforms_are_named_after_their_component(deployme
 
 
 def test_the_renamed_kubernetes_platform_type_keeps_its_old_urns_through_an_alias():
-    platform = next(d for d in deploy({"platform": "kubernetes"}).declared
+    kubernetes = {"platform": "kubernetes", "kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"}}}
+    platform = next(d for d in deploy(kubernetes).declared
                     if d.typ == "error-tracking:platforms:Kubernetes")
     assert "error-tracking:platform:Kubernetes" in platform.options["aliases"]

@@ -24,7 +24,7 @@ from tests.k8s_helpers import containers, pod_spec
 ALERTS = {"alerts": {"webhook": {"url": "https://hooks.example.com/x"}}}
 DOCKER = {"app": "sentry", **ALERTS}
 KUBERNETES = {"app": "sentry", "platform": "kubernetes", **ALERTS, "sentry": {"internalNetworks": ["10.1.0.0/16"]},
-              "kubernetes": {"namespace": "sentry"}}
+              "kubernetes": {"namespace": "sentry", "ingress": {"controllerNamespace": "ingress-nginx"}}}
 HOUR = 3600
 
 # `sentry` fails on its first call and succeeds after; `sleep` waits until the test drops a `go`

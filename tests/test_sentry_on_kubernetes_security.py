@@ -133,7 +133,9 @@ def test_a_default_deny_namespace_with_one_allow_policy_per_workload(deployments
     deny = deployment.one("NetworkPolicy", "default-deny").inputs["spec"]
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     every = set(workloads(deployment))
-    assert names(deployment, "NetworkPolicy") == {"default-deny"} | {f"{w}-traffic" for w in every}
+    # and, with cert-manager issuing the certificate, one for its HTTP-01 solver pods
+    assert names(deployment, "NetworkPolicy") == {"default-deny", "acme-http01-solver-traffic"} | {
+        f"{w}-traffic" for w in every}
     nginx = deployment.one("NetworkPolicy", "nginx-traffic").inputs["spec"]["ingress"]
     assert {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
             "ports": [{"port": 80, "protocol": "TCP"}]} in nginx

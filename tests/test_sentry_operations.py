@@ -31,7 +31,8 @@ def docker():
 
 @pytest.fixture(scope="module")
 def kubernetes():
-    return deploy({**OPERATIONS, "platform": "kubernetes"})
+    return deploy({**OPERATIONS, "platform": "kubernetes",
+                   "kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"}}})
 
 
 def container(deployment, name):

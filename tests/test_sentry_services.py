@@ -96,7 +96,17 @@ def test_network_peers_follow_what_each_service_reaches():
     assert errors_only["relay"].connects_to == ("kafka", "redis", "web")
     feature_complete = built({"profile": "feature-complete"})
     assert {"seaweedfs", "vroom"} <= set(feature_complete["web"].connects_to)  # profiles live in S3
-    assert spec.Egress("internet", (80, 443)) in feature_complete["uptime-checker"].egress
+    assert spec.Egress("internet", (80, 443), public=True) in feature_complete["uptime-checker"].egress
+
+
+def test_web_and_the_taskworker_reach_integrations_over_https_under_a_name_of_their_own():
+    """Webhooks and integrations (Slack, Jira, GitHub, PagerDuty, SSO) leave from web and the
+    taskworker only: a public destination the operator can narrow or close by its name."""
+    services = built({"profile": "feature-complete"})
+    reaching = {name for name, s in services.items() if any(e.name == "integrations" for e in s.egress)}
+    assert reaching == {"web", "taskworker"}
+    for name in reaching:
+        assert spec.Egress("integrations", (443,), public=True) in services[name].egress
 
 
 def test_commands_follow_settings():

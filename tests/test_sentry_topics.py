@@ -145,12 +145,12 @@ def catalog_service(name):
 
 
 KUBERNETES = {"app": "sentry", "platform": "kubernetes", "sentry": {"internalNetworks": ["10.1.0.0/16"]},
-              "kubernetes": {"namespace": "sentry"}}
+              "kubernetes": {"namespace": "sentry", "ingress": {"controllerNamespace": "ingress-nginx"}}}
 
 
 def test_a_kafka_volume_below_what_kafka_keeps_is_refused_with_the_reason_and_the_minimum():
     with pytest.raises(Exception) as error:
-        deploy({**KUBERNETES, "kubernetes": {"namespace": "sentry", "volumeSizes": {"sentry-kafka": 10}}})
+        deploy({**KUBERNETES, "kubernetes": {**KUBERNETES["kubernetes"], "volumeSizes": {"sentry-kafka": 10}}})
     assert ("error-tracking:kubernetes.volumeSizes.sentry-kafka: must be at least 30 GiB, what Kafka keeps: "
             "100 KB/s of ingest x 3 copies x (24 h retention + 3 h until a segment rolls), plus 2 GiB for offsets "
             "and metadata; got 10") in str(error.value)
@@ -159,6 +159,6 @@ def test_a_kafka_volume_below_what_kafka_keeps_is_refused_with_the_reason_and_th
                                    ({"sentry-kafka": 10}, {"kafka": {"ingestKbPerSecond": 20}}, "10Gi"),
                                    ({}, {}, "30Gi")):
         deployment = deploy({**KUBERNETES, "sentry": {**KUBERNETES["sentry"], **sentry},
-                             "kubernetes": {"namespace": "sentry", "volumeSizes": sizes}})
+                             "kubernetes": {**KUBERNETES["kubernetes"], "volumeSizes": sizes}})
         (template,) = deployment.one("StatefulSet", "kafka").inputs["spec"]["volumeClaimTemplates"][:1]
         assert template["spec"]["resources"]["requests"]["storage"] == claimed

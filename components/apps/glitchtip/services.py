@@ -257,7 +257,7 @@ def _bootstrap_env(site: Site, secrets: Secrets) -> Env:
 def _egress(site: Site, settings: GlitchTipSettings) -> list[Egress]:
     """Where GlitchTip's processes connect outside the app: mail, external stores, and the
     internet for uptime checks and alert webhooks."""
-    egress = [Egress("internet", (80, 443))]
+    egress = [Egress("internet", (80, 443), public=True)]
     scheme = settings.email_url.split("://", 1)[0]
     port = _port(settings.email_url)
     if settings.email_configured:

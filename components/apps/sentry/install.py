@@ -15,6 +15,7 @@ import pulumi
 
 from components.apps.sentry import catalog, sizing
 from components.apps.sentry.install_commands import SENTRY, SNUBA, InstallStep
+from components.apps.sentry.services import INTEGRATIONS
 from components.spec import Egress, Resources, Service, Task
 
 # The service a step runs as, by the image it names.
@@ -45,7 +46,9 @@ def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
                 entrypoint=step.entrypoint, env={**base.env, **step.env},
                 secret_env={**base.secret_env, **secret_env}, files=base.files, mounts=base.mounts,
                 scratch=base.scratch, depends_on=tuple(dict.fromkeys(needs)),
-                connects_to=tuple(dict.fromkeys([*base.connects_to, *needs])), egress=base.egress,
+                connects_to=tuple(dict.fromkeys([*base.connects_to, *needs])),
+                # An install step sends no notification: the base's integrations stay with it.
+                egress=tuple(e for e in base.egress if e.name != INTEGRATIONS),
                 run_as_user=base.run_as_user, run_as_group=base.run_as_group, after=after, reports=step.reports,
             )
         else:  # the bucket client: its own image, talking to the object store only

@@ -34,6 +34,11 @@ OWN_REACHES = {"pgbouncer": ("postgres",), "nginx": ("web", "relay"), "relay": (
                "symbolicator": ("web",)}
 # Services that reach the public internet: symbol servers, and the URLs uptime monitors check.
 INTERNET = {"symbolicator": (80, 443), "uptime-checker": (80, 443)}
+# Outbound HTTPS for integrations and webhooks (Slack, Jira, GitHub, PagerDuty, SSO providers):
+# web answers their callbacks and sets them up, the taskworker sends the notifications. Its own
+# destination, so an operator can narrow it (kubernetes.egress.integrations) or close it ([]).
+INTEGRATIONS = "integrations"
+INTEGRATION_CLIENTS = ("web", "taskworker")
 
 
 def services(settings: SentrySettings, context: Context) -> tuple[spec.Service, ...]:
@@ -172,7 +177,9 @@ def _egress(name: str, entry: catalog.Entry, settings: SentrySettings) -> tuple[
     if name == "smtp" and not settings.mail:
         found.append(spec.Egress("mail", (25,)))  # exim delivers straight to recipients' MX
     if name in INTERNET:
-        found.append(spec.Egress("internet", INTERNET[name]))
+        found.append(spec.Egress("internet", INTERNET[name], public=True))
+    if name in INTEGRATION_CLIENTS:
+        found.append(spec.Egress(INTEGRATIONS, (443,), public=True))
     return tuple(found)
 
 

@@ -36,18 +36,39 @@ def check(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
                 f"{name} replicas {spec.name} allows (raise that bound in the {spec.name} settings first), "
                 f"got {autoscaling.max_replicas}"
             )
+    problems.extend(_edge(spec, settings))
     problems.extend(_egress(spec, settings))
     return problems
+
+
+def _edge(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
+    """The entrypoint admits only the edge the operator names: without one it would have to admit
+    every namespace (any pod of the cluster could bypass the ingress) or nothing at all."""
+    if settings.edge_namespace or settings.edge_cidrs:
+        return []
+    key = "gateway" if settings.gateway else "ingress"
+    pods = "the Gateway's proxy pods" if settings.gateway else "the ingress controller's pods"
+    return [
+        f"{PREFIX}.{key}.controllerNamespace: is required (or {key}.sourceCidrs): the namespace of {pods} "
+        f"(ingress-nginx, traefik, kube-system...), the only namespace allowed to reach {spec.name}'s entrypoint "
+        f"({spec.entrypoint.service}, port {spec.entrypoint.port}); for a load balancer that sends from outside any "
+        "pod (GKE Gateway, AWS Load Balancer Controller in IP mode, a hostNetwork controller) list the addresses it "
+        f"sends from in {key}.sourceCidrs instead (README: Kubernetes)"
+    ]
 
 
 def _egress(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
     """Addresses for a destination no workload has would be silently unused (a typo leaves the
     real destination open to anywhere): refuse them by name."""
     known = {e.name for w in spec.workloads() for e in w.egress}
-    if any(isinstance(t, Task) and t.reports for t in spec.tasks):
+    if any((isinstance(w, Task) and w.reports) or w.watches or w.state_object for w in spec.workloads()):
         known.add(API_SERVER)
-    return [
+    problems = [
         f"{PREFIX}.egress.{name}: {spec.name} reaches no destination {name!r} "
         f"(destinations: {', '.join(sorted(known)) or 'none'})"
         for name in settings.egress if name not in known
     ]
+    if settings.egress.get(API_SERVER) == ():
+        problems.append(f"{PREFIX}.egress.{API_SERVER}: cannot be closed: {spec.name}'s bootstrap writes its "
+                        "report through the API server; give the API server's addresses instead")
+    return problems

@@ -34,6 +34,8 @@ class Context:
     policies: dict[str, pulumi.Resource] = field(default_factory=dict)
     # The StatefulSets' claims, by claim name, once checked against the last deployment (claims.py).
     claims_checked: Optional[pulumi.Output] = None
+    # Policies the public entry waits for (cert-manager's solver must be reachable first).
+    edge_policies: list[pulumi.Resource] = field(default_factory=list)
 
     @property
     def instance(self) -> str:

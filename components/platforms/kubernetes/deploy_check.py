@@ -23,9 +23,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import deploy_check
-from components.platforms.kubernetes import pods
+from components.platforms.kubernetes import network, pods
 from components.platforms.kubernetes.context import Context
-from components.platforms.kubernetes.network import DNS_PORT
 from components.platforms.kubernetes.naming import short_hash
 from components.spec import Resources, Task
 
@@ -103,8 +102,7 @@ def _policies(ctx: Context, target: str, port: int) -> list[pulumi.Resource]:
             "policy_types": ["Ingress", "Egress"],
             "ingress": [],
             "egress": [
-                {"to": [{"namespace_selector": {"match_labels": {"kubernetes.io/metadata.name": "kube-system"}}}],
-                 "ports": [{"protocol": "UDP", "port": DNS_PORT}, {"protocol": "TCP", "port": DNS_PORT}]},
+                *network.dns_rules(ctx.settings),
                 {"to": [{"pod_selector": {"match_labels": ctx.selector(target)}}], "ports": tcp},
             ],
         },

@@ -62,5 +62,5 @@ def declare(ctx: Context, url: str, secret: bool = False) -> k8s.networking.v1.I
         f"{ctx.name}-ingress",
         metadata=ctx.meta(dns_label(ctx.spec.name, "app name"), service, annotations=annotations),
         spec=pulumi.Output.secret(spec) if secret else spec,
-        opts=ctx.opts(ctx.ready[entry.service]),
+        opts=ctx.opts(ctx.ready[entry.service], *ctx.edge_policies),
     )

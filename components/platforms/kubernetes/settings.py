@@ -26,6 +26,9 @@ RESERVED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease
 EVERYWHERE = ("0.0.0.0/0", "::/0")
 # `egress.<this>`: where the API server is, for tasks that write their report through it.
 API_SERVER = "kubernetes-api"
+# What the internet excludes unless `clusterNetworks` says otherwise: the private ranges, which hold
+# every common distribution's pod and service ranges (RFC 1918, RFC 6598 shared space, IPv6 ULA).
+PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7")
 
 
 def subdomain_problem(value: str) -> Optional[str]:
@@ -61,9 +64,11 @@ class IngressSettings:
     annotations: Mapping[str, str] = field(default_factory=dict)
     # Largest request body (uploads of source maps, attachments); set for controllers we know.
     max_body_mb: int = 100
-    # The namespace of the ingress controller's pods: the only source allowed to reach the
-    # entrypoint. None: any namespace, on the entrypoint's port only.
+    # The namespace of the ingress controller's pods, and the addresses of anything that sends from
+    # outside a pod (a cloud load balancer in IP mode, a hostNetwork controller): the only sources
+    # allowed to reach the entrypoint. The stack needs one of them (checks.py).
     controller_namespace: Optional[str] = None
+    source_cidrs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,9 +83,22 @@ class GatewaySettings:
     namespace: str
     # One listener of the Gateway (its `name`), or None: every listener that accepts the host.
     section_name: Optional[str] = None
-    # The namespace of the pods that proxy the Gateway's traffic: the only source allowed to reach
-    # the entrypoint. None: any namespace, on the entrypoint's port only.
+    # The namespace of the pods that proxy the Gateway's traffic, and the addresses a cloud Gateway
+    # sends from (GKE's proxies, a load balancer in IP mode): the only sources allowed to reach the
+    # entrypoint. The stack needs one of them (checks.py).
     controller_namespace: Optional[str] = None
+    source_cidrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    """Where the pods' resolver lives: DNS pods in `namespace` listening on `ports` (CoreDNS in
+    kube-system on 53; OpenShift's in openshift-dns on 5353), and `addresses` answering on 53
+    outside any pod (NodeLocal DNSCache's 169.254.20.10, GKE Cloud DNS's 169.254.169.254)."""
+
+    namespace: str = "kube-system"
+    ports: tuple[int, ...] = (53,)
+    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,8 +119,16 @@ class KubernetesSettings:
     # Service name -> its autoscaler (services the app marks scalable only).
     autoscaling: Mapping[str, Autoscaling] = field(default_factory=dict)
     # Egress destination name (the app's `Egress.name`: mail, database, object-storage...) ->
-    # the addresses pods may reach it at. Unlisted names: anywhere, on the named ports only.
+    # the addresses pods may reach it at; an empty list closes it. Unlisted names: anywhere but
+    # link-local (and, for the app's public destinations, but `cluster_networks`), on their ports.
     egress: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # What the public destinations (the internet, Sentry's integrations) exclude besides link-local:
+    # the cluster's pod and service ranges, and any network of the site the internet is not.
+    cluster_networks: tuple[str, ...] = PRIVATE_NETWORKS
+    dns: DnsSettings = field(default_factory=DnsSettings)
+    # Also a CiliumNetworkPolicy to the kube-apiserver entity for the pods that call the API:
+    # Cilium applies no ipBlock to node addresses (cilium/cilium#14724).
+    cilium_api_server: bool = False
     # Volume name -> size in GiB, overriding the size the app asks for.
     volume_sizes: Mapping[str, int] = field(default_factory=dict)
     # How long a one-shot task (migration, bootstrap) may run before its Job fails.
@@ -114,6 +140,11 @@ class KubernetesSettings:
     def edge_namespace(self) -> Optional[str]:
         """Where the pods that carry public traffic to the entrypoint run (None: unknown)."""
         return self.gateway.controller_namespace if self.gateway else self.ingress.controller_namespace
+
+    @property
+    def edge_cidrs(self) -> tuple[str, ...]:
+        """The addresses public traffic reaches the entrypoint from, outside any pod."""
+        return self.gateway.source_cidrs if self.gateway else self.ingress.source_cidrs
 
 
 def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
@@ -132,6 +163,9 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
                       "(class, TLS and body size are the Gateway's own settings); remove one of them")
     autoscaling = _autoscaling(section.section("autoscaling"))
     egress = _egress(section.section("egress"))
+    cluster_networks = _cidrs(section, "clusterNetworks", PRIVATE_NETWORKS, allow_empty=True)
+    dns = _dns(section.section("dns"))
+    cilium_api_server = section.boolean("ciliumApiServer", False)
     for old in [k for k in ("web", "worker") if section.has(k)]:
         # Keys of earlier releases: say where they went instead of only "unknown".
         section.seen.add(old)
@@ -155,6 +189,9 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
         gateway=gateway,
         autoscaling=autoscaling,
         egress=egress,
+        cluster_networks=cluster_networks,
+        dns=dns,
+        cilium_api_server=cilium_api_server,
         volume_sizes=volume_sizes,
         task_timeout_seconds=task_timeout,
         render_yaml_to=render,
@@ -176,6 +213,7 @@ def _ingress(section: Section) -> IngressSettings:
     annotations = _annotations(section)
     max_body = section.integer("maxBodyMb", 100, minimum=1, maximum=10240)
     controller = section.string("controllerNamespace", None, check=label_problem)
+    sources = _cidrs(section, "sourceCidrs", ())
     section.finish()
     if issuer and tls_secret:
         section.error(
@@ -185,7 +223,8 @@ def _ingress(section: Section) -> IngressSettings:
         )
         tls_secret = None
     return IngressSettings(class_name=class_name, cluster_issuer=issuer, tls_secret=tls_secret,
-                           annotations=annotations, max_body_mb=max_body, controller_namespace=controller)
+                           annotations=annotations, max_body_mb=max_body, controller_namespace=controller,
+                           source_cidrs=sources)
 
 
 def _gateway(section: Section) -> Optional[GatewaySettings]:
@@ -194,10 +233,12 @@ def _gateway(section: Section) -> Optional[GatewaySettings]:
     section_name = section.string("sectionName", None, check=lambda v: None if DNS_SUBDOMAIN.match(v) and len(v) <= 253
                                   else "must be the name of one of the Gateway's listeners")
     controller = section.string("controllerNamespace", None, check=label_problem)
+    sources = _cidrs(section, "sourceCidrs", ())
     section.finish()
     if name is None or namespace is None:
         return None
-    return GatewaySettings(name=name, namespace=namespace, section_name=section_name, controller_namespace=controller)
+    return GatewaySettings(name=name, namespace=namespace, section_name=section_name, controller_namespace=controller,
+                           source_cidrs=sources)
 
 
 def _annotations(section: Section) -> dict[str, str]:
@@ -248,21 +289,53 @@ def _autoscaling(section: Section) -> dict[str, Autoscaling]:
 
 
 def _egress(section: Section) -> dict[str, tuple[str, ...]]:
+    """`{destination: [CIDRs]}`; `[]` closes a destination the app declared."""
     result: dict[str, tuple[str, ...]] = {}
     for name in list(section.data):
-        value = section.raw(name)
-        if not isinstance(value, list) or not value:
-            section.error(name, 'must be a list of CIDRs such as ["10.0.0.0/8"]')
-            continue
-        cidrs = []
-        for cidr in value:
-            try:
-                cidrs.append(str(ipaddress.ip_network(str(cidr), strict=False)))
-            except ValueError:
-                section.error(name, f"has {describe(cidr)}, which is not a CIDR such as 10.0.0.0/8 or 192.0.2.10/32")
-        result[str(name)] = tuple(cidrs)
+        result[str(name)] = _cidrs(section, name, (), allow_empty=True, empty_means="[] to close it")
     section.finish()
     return result
+
+
+def _cidrs(section: Section, key: str, default: tuple[str, ...], *, allow_empty: bool = False,
+           empty_means: str = "") -> tuple[str, ...]:
+    """A list of CIDRs (a bare address is its /32 or /128), normalized."""
+    value = section.raw(key)
+    if value is None:
+        return default
+    example = '["10.0.0.0/8"]' + (f", or {empty_means}" if empty_means else ", or []" if allow_empty else "")
+    if not isinstance(value, list) or (not value and not allow_empty):
+        section.error(key, f"must be a list of CIDRs such as {example}, got {describe(value)}")
+        return default
+    cidrs = []
+    for cidr in value:
+        try:
+            cidrs.append(str(ipaddress.ip_network(str(cidr), strict=False)))
+        except ValueError:
+            section.error(key, f"has {describe(cidr)}, which is not a CIDR such as 10.0.0.0/8 or 192.0.2.10/32")
+    return tuple(cidrs)
+
+
+def _dns(section: Section) -> DnsSettings:
+    defaults = DnsSettings()
+    namespace = section.string("namespace", defaults.namespace, check=label_problem)
+    raw_ports = section.raw("ports", list(defaults.ports))
+    ports = defaults.ports
+    numbers = [_port(p) for p in raw_ports] if isinstance(raw_ports, list) else []
+    if not numbers or None in numbers:
+        section.error("ports", f"must be a list of port numbers such as [53] (OpenShift: [5353]), got {describe(raw_ports)}")
+    else:
+        ports = tuple(sorted(set(numbers)))
+    addresses = _cidrs(section, "addresses", defaults.addresses, allow_empty=True)
+    section.finish()
+    return DnsSettings(namespace=namespace, ports=ports, addresses=addresses)
+
+
+def _port(value) -> Optional[int]:
+    """A port number (numbers may arrive as floats), or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer():
+        return None
+    return int(value) if 1 <= value <= 65535 else None
 
 
 def _volume_sizes(section: Section) -> dict[str, int]:
