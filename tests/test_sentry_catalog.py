@@ -50,6 +50,8 @@ DEVIATIONS = {
         "sentry-cleanup": ("sentry-cleanup-self-hosted-local", f"ghcr.io/getsentry/sentry:{VERSION}"),
         "clickhouse": ("clickhouse-self-hosted-local", TAG_DIFFERENCES["images"]["clickhouse"][1]),
         "smtp": ("registry.gitlab.com/egos-tech/smtp", images.IMAGES["smtp"].reference),  # + @digest once known
+        # The same nginx release, built by nginx to run as its own user (port 8080).
+        "nginx": ("nginx:1.31.3-alpine", "nginxinc/nginx-unprivileged:1.31.3-alpine"),
     },
     # The published image's own entrypoint: upstream's /etc/sentry/entrypoint.sh is a bind-mounted
     # script (custom CA certificates), and /entrypoint.sh is the cron image's.

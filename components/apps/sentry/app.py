@@ -20,6 +20,7 @@ from components.apps.sentry.bootstrap_script import org_auth_token
 from components.apps.sentry.config_files import config_files
 from components.apps.sentry.credentials import Context, Secrets
 from components.apps.sentry.files import env as file_env
+from components.apps.sentry.files.nginx import EDGE_PORT
 from components.apps.sentry.operations import operations
 from components.apps.sentry.relay_keys import relay_credentials
 from components.apps.sentry.settings import SentrySettings
@@ -29,7 +30,6 @@ from components.spec import AppSpec, ConfigFile, Entrypoint, report_from_output
 from components.validation import ConfigError
 
 TYPE = "error-tracking:apps:Sentry"
-EDGE_PORT = 80
 HEALTH_PATH = "/_health/"
 
 
@@ -102,7 +102,7 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
     spec = AppSpec(
         name="sentry",
         version=settings.version,
-        services=(*ops.mount(install.wait_for_steps(built, tasks)), *ops.services),
+        services=services.per_platform((*ops.mount(install.wait_for_steps(built, tasks)), *ops.services)),
         tasks=(*ops.tasks, *tasks),
         volumes=(*services.volumes(settings, built), *ops.volumes),
         entrypoint=Entrypoint(service="nginx", port=EDGE_PORT, health_path=HEALTH_PATH),

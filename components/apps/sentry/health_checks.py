@@ -10,6 +10,7 @@ from typing import Mapping
 
 from components import spec
 from components.apps.sentry.catalog import FILES
+from components.apps.sentry.files.nginx import EDGE_PORT
 
 
 # Upstream's .env timings: 30s/1m30s/10, start 10s; the heartbeat file's: 60s/10s/3, start 600s.
@@ -44,7 +45,8 @@ HEALTH: Mapping[str, spec.HealthCheck] = {
     "snuba-api": _check(spec.HttpProbe("/health", 1218, command=("python3", FILES["snuba-api-healthcheck-py"]))),
     "symbolicator": _check(spec.CommandProbe(
         ("/bin/symbolicator", "healthcheck", "-c", FILES["symbolicator-config-yml"]))),
-    "nginx": _check(spec.CommandProbe(("/usr/bin/curl", "http://localhost"))),
+    # Upstream's `curl http://localhost`, on the port the unprivileged image listens on.
+    "nginx": _check(spec.CommandProbe(("/usr/bin/curl", f"http://localhost:{EDGE_PORT}"))),
     "vroom": _check(spec.HttpProbe("/health", 8085, command=(
         "/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8085 && "
         "printf 'GET /health HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\n\\r\\n' >&3 && grep -q OK <&3"))),

@@ -55,9 +55,9 @@ IMAGES = {
     # useradd --uid 1000 --gid app`, `USER app`.
     "launchpad": Image("ghcr.io/getsentry/launchpad:{version}", uid=1000, gid=1000),
     # Third-party images at the versions getsentry/self-hosted@26.8.0:docker-compose.yml pins. The
-    # `root` ones start as root on purpose: postgres (gosu), ClickHouse (`clickhouse su`), nginx
-    # (`user nginx;` workers, port 80) and exim in smtp chown their directories and drop to their
-    # own user; SeaweedFS's image sets no USER and writes only its volume.
+    # `root` ones start as root on purpose: postgres (gosu), ClickHouse (`clickhouse su`) and exim
+    # in smtp chown their directories and drop to their own user; SeaweedFS's image sets no USER
+    # and writes only its volume.
     "smtp": Image("registry.gitlab.com/egos-tech/smtp" + (f"@{SMTP_IMAGE_DIGEST}" if SMTP_IMAGE_DIGEST else ""),
                   root=True, capabilities=(*_DROP, "NET_BIND_SERVICE")),
     "memcached": Image("memcached:1.6.45-alpine", uid=11211, gid=11211),  # USER memcache
@@ -71,6 +71,11 @@ IMAGES = {
     "clickhouse": Image("altinity/clickhouse-server:25.3.6.10034.altinitystable", root=True, capabilities=_DROP),
     "seaweedfs": Image("chrislusf/seaweedfs:4.40_large_disk@sha256:"
                        "d07aa1dae03c687e0737b86130ded1b18474211a09e85d737fbe5508b8805139", root=True),
-    "nginx": Image("nginx:1.31.3-alpine", root=True, capabilities=(*_DROP, "NET_BIND_SERVICE")),
+    # Upstream runs nginx:1.31.3-alpine as root (`user nginx;` workers, port 80). nginx's own
+    # unprivileged build of the same release (nginx/docker-nginx-unprivileged, mainline 1.31.3,
+    # tag `<version>-alpine`, curl included like the official alpine image): `USER 101`, the nginx
+    # user and group 101 as upstream's, /var/cache/nginx owned by it; it listens on 8080
+    # (files/nginx.EDGE_PORT), so it needs no capability at all.
+    "nginx": Image("nginxinc/nginx-unprivileged:1.31.3-alpine", uid=101, gid=101),
 }
 

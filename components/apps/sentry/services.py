@@ -9,6 +9,7 @@ with generated (or operator supplied) values.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shlex
 from typing import Mapping, Optional
@@ -31,6 +32,8 @@ OWN_REACHES = {"pgbouncer": ("postgres",), "nginx": ("web", "relay"), "relay": (
                "uptime-checker": ("kafka", "redis"), "launchpad-taskworker": ("kafka", "taskbroker", "web"),
                # Debug files uploaded to Sentry: Symbolicator fetches them from web's internal API.
                "symbolicator": ("web",)}
+NGINX_CACHE = "sentry-nginx-cache"
+NGINX_CONF, NGINX_DOCKER_CONF = "nginx-conf", "nginx-conf-docker"
 # Services that reach the public internet: symbol servers, and the URLs uptime monitors check.
 INTERNET = {"symbolicator": (80, 443), "uptime-checker": (80, 443)}
 
@@ -180,5 +183,28 @@ def volumes(settings: SentrySettings, built: tuple[spec.Service, ...]) -> tuple[
     if bound is not None:
         sizes["sentry-kafka"] = math.ceil(bound / (1 << 30)) + 2
     return tuple(spec.Volume(name, sizes[name], shared=count > 1, data=catalog.VOLUMES[name][1],
-                             local=name in catalog.LOCAL_VOLUMES)
+                             local=name in catalog.LOCAL_VOLUMES, owner=_owner(name, built))
                  for name, count in users.items())
+
+
+def _owner(volume: str, built: tuple[spec.Service, ...]) -> Optional[int]:
+    """nginx's cache holds its temporary files: a volume made while nginx ran as root belongs to
+    root, and the unprivileged nginx must write it."""
+    if volume != NGINX_CACHE:
+        return None
+    return next(s.run_as_user for s in built if any(m.volume == volume for m in s.mounts))
+
+
+def per_platform(built: tuple[spec.Service, ...]) -> tuple[spec.Service, ...]:
+    """The services as each platform runs them: nginx once per platform, with the nginx.conf that
+    finds web and Relay there (files/nginx.py). Docker's asks the engine's DNS again, so a replaced
+    container is followed; Kubernetes' reaches their Services, whose addresses outlive their pods."""
+    result = []
+    for one in built:
+        if one.name != "nginx":
+            result.append(one)
+            continue
+        result.append(dataclasses.replace(one, platforms=("kubernetes",)))
+        result.append(dataclasses.replace(one, platforms=("docker",), files=tuple(
+            spec.FileMount(NGINX_DOCKER_CONF, f.path) if f.file == NGINX_CONF else f for f in one.files)))
+    return tuple(result)
