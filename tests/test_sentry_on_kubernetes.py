@@ -275,4 +275,4 @@ def test_render_mode_writes_every_manifest_and_says_the_dsns_cannot_be_known(dep
     assert rendered.outputs["dsnDeliveries"] == {"0": "not delivered: rendering manifests only"}
     assert "sentry-credentials" not in names(rendered, "Secret")
     assert {j.inputs["metadata"]["labels"]["app.kubernetes.io/component"] for j in rendered.of_kind("Job")} == \
-        set(INSTALL_ORDER)
+        {"stop-previous-version", *INSTALL_ORDER}

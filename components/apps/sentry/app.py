@@ -99,15 +99,18 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
     ops = operations(site, settings, built, secret_values)
     tasks = ops.gate(install.tasks(_explicit_sentry(steps), built, step_secrets))
     files = config_files(site, settings, secret_values)
+    # On an upgrade the previous version stops first: then the backups, the migrations, the new version.
+    stop, running, one_shots = install.stop_first(install.wait_for_steps(built, tasks), (*ops.tasks, *tasks))
     spec = AppSpec(
         name="sentry",
         version=settings.version,
-        services=services.per_platform((*ops.mount(install.wait_for_steps(built, tasks)), *ops.services)),
-        tasks=(*ops.tasks, *tasks),
+        services=services.per_platform((*ops.mount(running), *ops.services)),
+        tasks=one_shots,
         volumes=(*services.volumes(settings, built), *ops.volumes),
         entrypoint=Entrypoint(service="nginx", port=EDGE_PORT, health_path=HEALTH_PATH),
         scheduled=tuple(ops.scheduled),
         files=(*files, *ops.files),
+        stops=(stop,),
     )
     spec.validate()
     return spec
