@@ -129,7 +129,8 @@ def install(layout: str = "application_state", project_defaults: bool = True):
     registered = {"system.url-prefix", *([VERSION_CONFIGURED] if layout == "options" else [])}
     modules = {
         "django": {}, "django.conf": {"settings": types.SimpleNamespace(configured=True)},
-        "django.db": {"transaction": _Transaction, "router": types.SimpleNamespace(db_for_write=lambda model: "default")},
+        "django.db": {"transaction": _Transaction,
+                      "router": types.SimpleNamespace(db_for_write=lambda model: "default")},
         "sentry": {"options": _Options(registered), "get_version": lambda: "26.8.0",
                    "roles": types.SimpleNamespace(get_top_dog=lambda: types.SimpleNamespace(id="owner"))},
         "sentry.runner": {"configure": lambda: None},

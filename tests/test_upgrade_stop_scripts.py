@@ -194,7 +194,8 @@ def run_k8s(tmp_path, cluster, targets, mode="stop", wait=20):
     (account / "namespace").write_text("sentry\n")
     (account / "token").write_text("token-1\n")
     threading.Thread(target=cluster.serve_forever, daemon=True).start()
-    env = {**os.environ, "SERVICE_ACCOUNT_DIR": str(account), "KUBERNETES_API": f"http://127.0.0.1:{cluster.server_port}",
+    env = {**os.environ, "SERVICE_ACCOUNT_DIR": str(account),
+           "KUBERNETES_API": f"http://127.0.0.1:{cluster.server_port}",
            "STOP_TARGETS": json.dumps(targets), "STOP_WAIT_SECONDS": str(wait), "FIELD_MANAGER": k8s_stop.FIELD_MANAGER}
     try:
         return subprocess.run([sys.executable, "-c", k8s_stop.SCRIPT, mode], env=env, capture_output=True, text=True,

@@ -122,8 +122,8 @@ def on_docker(spec: s.AppSpec, data=None):
     problems = Problems()
     parsed = PLUGIN.parse_settings(Section(data or {}, "error-tracking:docker", problems), problems)
     assert not problems.items, problems.items
-    return run(lambda: PLUGIN.create("demo-docker", PlatformArgs(spec=spec, settings=parsed, url="http://localhost:8000"),
-                                     pulumi.ResourceOptions()))
+    args = PlatformArgs(spec=spec, settings=parsed, url="http://localhost:8000")
+    return run(lambda: PLUGIN.create("demo-docker", args, pulumi.ResourceOptions()))
 
 
 def test_on_docker_the_stop_runs_after_the_new_images_are_pulled_and_before_what_runs_after_it():
@@ -149,7 +149,8 @@ def test_on_docker_the_step_runs_again_only_when_an_image_it_compares_changes():
     again = stop_command(on_docker(with_stop(k8s_helpers.sample_spec(app_key="another-key"))))
     assert (again.inputs["create"], again.inputs["triggers"]) == (first.inputs["create"], first.inputs["triggers"])
     upgraded = stop_command(on_docker(with_stop(k8s_helpers.sample_spec(), image="ghcr.io/example/app:2.0.0")))
-    assert upgraded.inputs["triggers"] != first.inputs["triggers"] and upgraded.inputs["create"] != first.inputs["create"]
+    assert upgraded.inputs["triggers"] != first.inputs["triggers"]
+    assert upgraded.inputs["create"] != first.inputs["create"]
 
 
 def test_over_ssh_the_step_runs_on_the_docker_host_and_over_tcp_here_against_that_engine():

@@ -79,7 +79,8 @@ def wait_for_steps(services: Sequence[Service], steps: Sequence[Task]) -> tuple[
     present = {t.name for t in steps}
     result = []
     for service in services:
-        step = MIGRATE_STEP if service.name in STOPPED_WITH_SENTRY else WAITS_FOR.get(catalog.CATALOG[service.name].shape)
+        step = (MIGRATE_STEP if service.name in STOPPED_WITH_SENTRY
+                else WAITS_FOR.get(catalog.CATALOG[service.name].shape))
         talks_to_kafka = "kafka" in service.connects_to or any(e.name == "kafka" for e in service.egress)
         if step is None and service.name not in STORES and talks_to_kafka:
             step = TOPICS_STEP
