@@ -7,7 +7,7 @@ the rest.
 
 Three relations between workloads are kept apart on purpose:
 - `depends_on`: services that must be healthy before this workload starts (order);
-- `after`: tasks that must have completed successfully before it starts (order);
+- `after`: tasks (or `StopFirst` steps) that must have completed successfully before it starts (order);
 - `connects_to`: services it reaches over the network (reachability: network policies).
 A dependency is not a network allowance, and a peer reached later is not a start dependency.
 """
@@ -293,6 +293,19 @@ class ScheduledTask(Workload):
 
 
 @dataclass(frozen=True)
+class StopFirst:
+    """Before the workloads that run `after` it: stop the running instances of `services` whose
+    image is not the one this description gives them (on an upgrade, the previous version's
+    processes), so that no old code runs while data is backed up and migrated. Each is given its
+    own `stop_grace_seconds` to finish what it holds, and starts again only as the platform starts
+    this description (after whatever it waits for). Nothing runs yet on a first install, and an
+    `up` that changes none of their images stops nothing. Platforms declare these first."""
+
+    name: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Entrypoint:
     """The service and port that the public URL reaches (host port on Docker, Ingress on Kubernetes),
     and the path that answers 2xx when the app is up (post-deploy checks, watchdogs)."""
@@ -312,6 +325,7 @@ class AppSpec:
     entrypoint: Entrypoint
     scheduled: tuple[ScheduledTask, ...] = ()
     files: tuple[ConfigFile, ...] = ()
+    stops: tuple[StopFirst, ...] = ()
 
     def service(self, name: str) -> Service:
         return _by_name(self.services, name)
@@ -338,7 +352,9 @@ class AppSpec:
     def start_order(self) -> list[Workload]:
         """Every workload after everything it waits for (`depends_on`, `after`); one order for all
         platforms, stable for a given description."""
-        sorter = graphlib.TopologicalSorter({w.name: (*w.depends_on, *w.after) for w in self.workloads()})
+        stops = {s.name for s in self.stops}  # declared before everything, outside this order
+        sorter = graphlib.TopologicalSorter({w.name: tuple(d for d in (*w.depends_on, *w.after) if d not in stops)
+                                             for w in self.workloads()})
         try:
             names = list(sorter.static_order())
         except graphlib.CycleError as error:
@@ -360,8 +376,10 @@ class AppSpec:
         kept = (*services, *tasks, *scheduled)
         volumes = tuple(v for v in self.volumes if any(m.volume == v.name for w in kept for m in w.mounts))
         files = tuple(f for f in self.files if any(m.file == f.name for w in kept for m in w.files))
+        names = {s.name for s in services}
+        stops = tuple(dataclasses.replace(s, services=tuple(n for n in s.services if n in names)) for s in self.stops)
         return dataclasses.replace(self, services=services, tasks=tasks, scheduled=scheduled, volumes=volumes,
-                                   files=files)
+                                   files=files, stops=stops)
 
     def validate(self) -> None:
         """Catch an inconsistent description early, with a message that names the culprit."""
@@ -386,6 +404,15 @@ def _problems(spec: AppSpec):
                 yield f"{kind} name {name!r} is not a lower-case DNS label"
     services = {s.name for s in spec.services}
     tasks = {t.name for t in spec.tasks}
+    stops = {s.name for s in spec.stops}
+    for stop in spec.stops:
+        if not NAME.match(stop.name) or len(stop.name) > 63:
+            yield f"stop step name {stop.name!r} is not a lower-case DNS label"
+        if stop.name in services | tasks or [s.name for s in spec.stops].count(stop.name) > 1:
+            yield f"stop step name {stop.name!r} is not unique"
+        for name in stop.services:
+            if name not in services:
+                yield f"{stop.name}: stops unknown service {name!r}"
     volumes = {v.name for v in spec.volumes}
     files = {f.name for f in spec.files}
     for w in spec.workloads():
@@ -394,7 +421,7 @@ def _problems(spec: AppSpec):
             if dep not in services:
                 yield f"{where} names unknown service {dep!r}"
         for dep in w.after:
-            if dep not in tasks:
+            if dep not in tasks | stops:
                 yield f"{where} runs after unknown task {dep!r}"
         for m in w.mounts:
             if m.volume not in volumes:

@@ -1,175 +1,35 @@
-"""An in-memory stand-in for the parts of Sentry the bootstrap script touches.
+"""An in-memory stand-in for the parts of Sentry the bootstrap script touches, built from Sentry's
+own model definitions (tests/reference/sentry_models.json, read from getsentry/sentry for the
+26.8.x line) so that a wrong field or filter fails a test instead of passing: the models and their
+strict QuerySet are in tests/fake_sentry_models.py; this module registers them, with `options`,
+`application_state`, signals, transactions and the project defaults, under Sentry's import names.
 
-It mirrors the behaviour the script relies on, as read in getsentry/sentry: after `sentry
-upgrade` the default organization `sentry`, team `sentry` and project `internal` exist; a new
-Project gets a "Default" ProjectKey (post_save receiver); slugs are derived from names by the
-models; `ProjectKey.get_default` returns the first active key; `dsn_public` is built from the
-URL prefix. Every write is counted so tests can prove that a rerun writes nothing.
+Behaviour mirrored from the source: after `sentry upgrade` the default organization `sentry`, team
+`sentry` and project `internal` exist; a new Project gets a "Default" key (post_save receiver); slugs
+come from names; `ProjectKey.get_default` is the first active key with the store role; `dsn_public`
+is built from the URL prefix; `sentry:version-configured` lives in `sentry.application_state` (new
+layout) or `sentry.options` (old). Every write is counted so tests can prove a rerun writes nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import itertools
-import re
 import sys
 import types
-import uuid
 
-URL_PREFIX = "https://errors.example.com"
-ACTIVE, PENDING_DELETION = 0, 1
+from tests.fake_sentry_models import (  # noqa: F401  (the names tests read from here)
+    ACTIVE, DB, MODELS, PENDING_DELETION, REFERENCE, STATUS, URL_PREFIX, FieldError, Organization,
+    OrganizationMember, OrganizationMemberTeam, OrgAuthToken, Project, ProjectKey, ProjectTeam, Team, User, Manager,
+)
 
-
-class Database:
-    def __init__(self):
-        self.writes: list[str] = []
-        self.ids = itertools.count(1)
-        self.options: dict[str, str] = {}
-        self.signals: list[str] = []
+VERSION_CONFIGURED = "sentry:version-configured"
+# Where `sentry:version-configured` is kept by the release modelled (install's `layout`).
+LAYOUTS = ("application_state", "options", "nowhere")
 
 
-DB = Database()
-
-
-class Query:
-    def __init__(self, items):
-        self.items = list(items)
-
-    def filter(self, **conditions):
-        return Query(o for o in self.items if all(getattr(o, k, None) == v for k, v in conditions.items()))
-
-    def order_by(self, name):
-        return Query(sorted(self.items, key=lambda o: getattr(o, name)))
-
-    def first(self):
-        return self.items[0] if self.items else None
-
-    def exists(self):
-        return bool(self.items)
-
-
-class Manager:
-    def __init__(self, model):
-        self.model = model
-        self.rows = []
-
-    def filter(self, **conditions):
-        return Query(self.rows).filter(**conditions)
-
-    def create(self, **fields):
-        obj = self.model(**fields)
-        obj.id = next(DB.ids)
-        obj.created()
-        self.rows.append(obj)
-        DB.writes.append(f"create {self.model.__name__}")
-        obj.after_create()
-        return obj
-
-
-class Model:
-    def __init__(self, **fields):
-        self.__dict__.update(fields)
-
-    def created(self):
-        pass
-
-    def after_create(self):
-        pass
-
-    def save(self):
-        DB.writes.append(f"save {type(self).__name__}")
-
-
-def _slugify(model, name, **scope):
-    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    slug, n = base, 1
-    while model.objects.filter(slug=slug, **scope).exists():
-        n += 1
-        slug = f"{base}-{n}"
-    return slug
-
-
-class User(Model):
-    is_superuser = is_staff = False
-    is_active = True
-    password = ""
-
-    def check_password(self, password):
-        return bool(self.password) and self.password == hashlib.sha256(password.encode()).hexdigest()
-
-    def set_password(self, password):
-        self.password = hashlib.sha256(password.encode()).hexdigest()
-
-
-class Organization(Model):
-    status = ACTIVE
-
-    def created(self):
-        if not getattr(self, "slug", None):
-            self.slug = _slugify(Organization, self.name)
-
-    @classmethod
-    def get_default(cls):
-        return cls.objects.filter(status=ACTIVE).first()
-
-
-class OrganizationMember(Model):
-    pass
-
-
-class OrganizationMemberTeam(Model):
-    pass
-
-
-class Team(Model):
-    status = ACTIVE
-
-    def created(self):
-        if not getattr(self, "slug", None):
-            self.slug = _slugify(Team, self.name, organization=self.organization)
-
-
-class ProjectTeam(Model):
-    pass
-
-
-class Project(Model):
-    status = ACTIVE
-    platform = None
-
-    def created(self):
-        if not getattr(self, "slug", None):
-            self.slug = _slugify(Project, self.name, organization=self.organization)
-
-    def after_create(self):
-        # sentry.receivers.core.create_keys_for_project
-        ProjectKey.objects.create(project=self, label="Default")
-
-    def add_team(self, team):
-        if ProjectTeam.objects.filter(project=self, team=team).exists():
-            return False
-        ProjectTeam.objects.create(project=self, team=team)
-        return True
-
-
-class ProjectKey(Model):
-    status = ACTIVE
-
-    def created(self):
-        self.public_key = uuid.uuid4().hex
-
-    @classmethod
-    def get_default(cls, project):
-        return cls.objects.filter(project=project, status=ACTIVE).order_by("id").first()
-
-    @property
-    def dsn_public(self):
-        scheme, host = URL_PREFIX.split("://")
-        return f"{scheme}://{self.public_key}@{host}/{self.project.id}"
-
-
-class OrgAuthToken(Model):
-    date_deactivated = None
+class UnknownOption(KeyError):
+    """sentry.options.manager.UnknownOption: a key this release does not register."""
 
 
 def hash_token(token):
@@ -177,12 +37,40 @@ def hash_token(token):
 
 
 class _Options:
+    """sentry.options: only registered keys may be read or written."""
+
+    def __init__(self, registered):
+        self.registered = set(registered)
+
+    def _check(self, key):
+        if key not in self.registered:
+            raise UnknownOption(key)
+
     def get(self, key):
-        return DB.options.get(key)
+        self._check(key)
+        return DB.options.get(key, "")
 
     def set(self, key, value, **_):
+        self._check(key)
         DB.options[key] = value
         DB.writes.append(f"option {key}")
+        return True
+
+
+def _state_get(name):
+    if name not in REFERENCE["application_state"]["keys"]:
+        raise ValueError(f"Unknown application state key: {name}")
+    return DB.state.get(name, "")
+
+
+def _state_set(name, value):
+    if name not in REFERENCE["application_state"]["keys"]:
+        raise ValueError(f"Unknown application state key: {name}")
+    if not isinstance(value, str):
+        raise TypeError(f"Application state {name} requires a string")
+    DB.state[name] = value
+    DB.writes.append(f"state {name}")
+    return True
 
 
 class _Signal:
@@ -192,6 +80,91 @@ class _Signal:
     def send_robust(self, sender, **kwargs):
         DB.signals.append(f"{self.name}:{kwargs['project'].name}")
         return []
+
+
+SYMBOL_SOURCES = REFERENCE["project_defaults"]["symbol_sources"]
+
+
+def set_default_symbol_sources(project, organization=None):
+    """What the platform's built-in symbol sources are (console-platform restrictions not modelled)."""
+    if project.platform in SYMBOL_SOURCES["by_platform"]:
+        project.update_option(SYMBOL_SOURCES["option"], list(SYMBOL_SOURCES["by_platform"][project.platform]))
+
+
+def apply_default_project_settings(organization, project):
+    """Records that the UI's defaults were applied; its own symbol-source call included."""
+    assert isinstance(organization, Organization) and isinstance(project, Project)
+    set_default_symbol_sources(project, organization)
+    DB.defaults.append(project.name)
+
+
+class _Transaction:
+    """django.db.transaction: `atomic` undoes every row and option written inside it on an error."""
+
+    @staticmethod
+    @contextlib.contextmanager
+    def atomic(using=None):
+        rows = {name: list(model.objects.rows) for name, model in MODELS.items()}
+        saved = (dict(DB.options), dict(DB.state), dict(DB.project_options), list(DB.signals), list(DB.defaults))
+        try:
+            yield
+        except BaseException:
+            for name, model in MODELS.items():
+                model.objects.rows[:] = rows[name]
+            DB.options, DB.state, DB.project_options, DB.signals, DB.defaults = saved
+            raise
+
+
+def install(layout: str = "application_state", project_defaults: bool = True):
+    """Register stand-ins under the import names the script uses; returns a fresh database.
+
+    `layout`: where this release keeps `sentry:version-configured` (LAYOUTS); `project_defaults`:
+    whether it ships `apply_default_project_settings` and `set_default_symbol_sources`.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(layout)
+    DB.reset()
+    for model in MODELS.values():
+        model.objects = Manager(model)
+    registered = {"system.url-prefix", *([VERSION_CONFIGURED] if layout == "options" else [])}
+    modules = {
+        "django": {}, "django.conf": {"settings": types.SimpleNamespace(configured=True)},
+        "django.db": {"transaction": _Transaction,
+                      "router": types.SimpleNamespace(db_for_write=lambda model: "default")},
+        "sentry": {"options": _Options(registered), "get_version": lambda: "26.8.0",
+                   "roles": types.SimpleNamespace(get_top_dog=lambda: types.SimpleNamespace(id="owner"))},
+        "sentry.runner": {"configure": lambda: None},
+        "sentry.constants": {"ObjectStatus": types.SimpleNamespace(**STATUS["ObjectStatus"])},
+        "sentry.models": {},
+        "sentry.signals": {"project_created": _Signal("project_created")},
+        "sentry.users": {}, "sentry.users.models": {},
+        "sentry.utils": {}, "sentry.utils.security": {},
+        "sentry.utils.security.orgauthtoken_token": {"hash_token": hash_token},
+        **{spec["module"]: {name: MODELS[name]} for name, spec in REFERENCE["models"].items()},
+    }
+    modules["sentry.models.team"]["TeamStatus"] = types.SimpleNamespace(**STATUS["TeamStatus"])
+    if layout == "application_state":
+        modules["sentry.application_state"] = {"get": _state_get, "set": _state_set}
+    if project_defaults:
+        modules["sentry.api"] = {}
+        modules["sentry.api.helpers"] = {}
+        modules[SYMBOL_SOURCES["module"]] = {"set_default_symbol_sources": set_default_symbol_sources}
+        modules["sentry.core"] = {}
+        modules["sentry.core.endpoints"] = {}
+        modules[REFERENCE["project_defaults"]["settings"]["module"]] = {
+            "apply_default_project_settings": apply_default_project_settings}
+    uninstall()
+    for name, attributes in modules.items():
+        module = types.ModuleType(name)
+        module.__dict__.update(attributes)
+        module.__path__ = []
+        sys.modules[name] = module
+    for name in modules:  # `from sentry import application_state` reads the parent's attribute
+        parent, _, child = name.rpartition(".")
+        if parent in modules:
+            setattr(sys.modules[parent], child, sys.modules[name])
+    sys.modules["sentry"].options = modules["sentry"]["options"]
+    return DB
 
 
 def seed_after_upgrade_and_createuser(admin_email="ops@example.com"):
@@ -205,42 +178,6 @@ def seed_after_upgrade_and_createuser(admin_email="ops@example.com"):
     OrganizationMemberTeam.objects.create(team=team, organizationmember=member)
     DB.writes.clear()
     return org
-
-
-def install():
-    """Register stand-ins under the import names the script uses; returns a fresh database."""
-    global DB
-    DB = Database()
-    for model in (User, Organization, OrganizationMember, OrganizationMemberTeam, Team, ProjectTeam,
-                  Project, ProjectKey, OrgAuthToken):
-        model.objects = Manager(model)
-    modules = {
-        "django": {}, "django.conf": {"settings": types.SimpleNamespace(configured=True)},
-        "sentry": {"options": _Options(), "get_version": lambda: "26.8.0",
-                   "roles": types.SimpleNamespace(get_top_dog=lambda: types.SimpleNamespace(id="owner"))},
-        "sentry.runner": {"configure": lambda: None},
-        "sentry.constants": {"ObjectStatus": types.SimpleNamespace(ACTIVE=ACTIVE, PENDING_DELETION=PENDING_DELETION)},
-        "sentry.models": {},
-        "sentry.models.organization": {"Organization": Organization},
-        "sentry.models.organizationmember": {"OrganizationMember": OrganizationMember},
-        "sentry.models.organizationmemberteam": {"OrganizationMemberTeam": OrganizationMemberTeam},
-        "sentry.models.orgauthtoken": {"OrgAuthToken": OrgAuthToken},
-        "sentry.models.project": {"Project": Project},
-        "sentry.models.projectkey": {"ProjectKey": ProjectKey},
-        "sentry.models.projectteam": {"ProjectTeam": ProjectTeam},
-        "sentry.models.team": {"Team": Team, "TeamStatus": types.SimpleNamespace(ACTIVE=ACTIVE)},
-        "sentry.signals": {"project_created": _Signal("project_created")},
-        "sentry.users": {}, "sentry.users.models": {}, "sentry.users.models.user": {"User": User},
-        "sentry.utils": {}, "sentry.utils.security": {},
-        "sentry.utils.security.orgauthtoken_token": {"hash_token": hash_token},
-    }
-    for name, attributes in modules.items():
-        module = types.ModuleType(name)
-        module.__dict__.update(attributes)
-        module.__path__ = []
-        sys.modules[name] = module
-    sys.modules["sentry"].options = sys.modules["sentry"].__dict__["options"]
-    return DB
 
 
 def uninstall():

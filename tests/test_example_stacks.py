@@ -120,7 +120,7 @@ def test_microk8s_serves_the_public_class_with_tls_and_the_body_size_through_the
     assert ingress["spec"]["tls"][0]["hosts"] == ["sentry.example.com"]
     nginx = deployment.one("NetworkPolicy", "nginx-traffic").inputs["spec"]["ingress"]
     assert {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress"}}}],
-            "ports": [{"port": 80, "protocol": "TCP"}]} in nginx
+            "ports": [{"port": 8080, "protocol": "TCP"}]} in nginx
 
 
 def test_microk8s_hands_each_application_its_dsn_in_secret_sentry_credentials(deployed):
@@ -177,7 +177,7 @@ def test_thirteen_go_services_each_get_their_own_dsn_in_their_env_file(deployed)
     assert len(projects) == 13 and len(set(deployment.outputs["dsns"].values())) == 13
     assert sorted(deliveries.values()) == sorted(f"SENTRY_DSN in /opt/{p}/.env" for p in projects)
     published = {n: c.inputs["ports"] for n, c in deployment.containers().items() if c.inputs.get("ports")}
-    assert list(published.values()) == [[{"internal": 80, "external": 9000, "ip": "127.0.0.1", "protocol": "tcp"}]]
+    assert list(published.values()) == [[{"internal": 8080, "external": 9000, "ip": "127.0.0.1", "protocol": "tcp"}]]
 
 
 def test_the_development_stack_uses_the_existing_redpanda_instead_of_a_kafka(deployed):

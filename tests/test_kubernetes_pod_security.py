@@ -71,9 +71,9 @@ def test_sentry_namespace_enforces_the_strictest_level_every_pod_meets_and_warns
     assert labels[f"{LABEL}/enforce"] == strictest_level(every.values())
     assert labels[f"{LABEL}/enforce-version"] == "v1.30"
     assert (labels[f"{LABEL}/audit"], labels[f"{LABEL}/warn"]) == ("restricted", "restricted")
-    # What keeps Sentry at baseline today: nginx alone (its unprivileged variant is on its way).
+    # Every pod meets restricted, nginx's unprivileged variant and the stores as their own users included.
     short = {name for name, p in every.items() if restricted_violations(p)}
-    assert short == {"nginx"}
+    assert short == set() and labels[f"{LABEL}/enforce"] == "restricted"
 
 
 def test_glitchtip_pods_all_meet_restricted_and_the_namespace_enforces_it(glitchtip):

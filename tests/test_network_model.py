@@ -136,9 +136,18 @@ def calls_api(w) -> bool:
     return bool((isinstance(w, Task) and w.reports) or w.watches or w.state_object)
 
 
+API = ("kubernetes-api", (443, 6443, 16443), False)
+
+
 def destinations(s: Stack, w) -> list[tuple[str, tuple[int, ...], bool]]:
     found = [(e.name, e.ports, e.public) for e in w.egress]
-    return found + ([("kubernetes-api", (443, 6443, 16443), False)] if calls_api(w) else [])
+    return found + ([API] if calls_api(w) else [])
+
+
+def clients_of_the_api_only(s: Stack) -> list[str]:
+    """Pods that reach nothing but DNS and the API server: the Jobs that stop the previous version
+    before an upgrade (and bring autoscaled ones back), one per stop step of the description."""
+    return [stop.name for stop in s.spec.stops]
 
 
 def needed(s: Stack) -> dict[Flow, str]:
@@ -147,6 +156,9 @@ def needed(s: Stack) -> dict[Flow, str]:
     flows: dict[Flow, str] = {}
     entry = spec.entrypoint
     clients = [(w.name, pods[w.name]) for w in spec.workloads()]
+    for name in clients_of_the_api_only(s):
+        clients.append((name, pods[name]))
+        flows[Flow(pods[name], site.api_server, site.api_port)] = f"{name} scales workloads through the API"
     if "post-deploy-check" in pods:
         clients.append(("post-deploy-check", pods["post-deploy-check"]))
         flows[Flow(pods["post-deploy-check"], pods[entry.service], entry.port)] = "the post-deploy check"
@@ -181,9 +193,10 @@ def tolerated(s: Stack, cni: Cni) -> set[Flow]:
     outside = [e for e in s.site.endpoints() if e.namespace != s.namespace]
     dns = s.settings.dns
     found = set()
-    for w in s.spec.workloads():
-        pod = pods[w.name]
-        for name, ports, public in destinations(s, w):
+    reaching = [(pods[w.name], destinations(s, w)) for w in s.spec.workloads()]
+    reaching += [(pods[name], [API]) for name in clients_of_the_api_only(s)]
+    for pod, reaches in reaching:
+        for name, ports, public in reaches:
             given = s.settings.egress.get(name)
             for far in outside:
                 address = ipaddress.ip_address(far.ip)
@@ -194,7 +207,7 @@ def tolerated(s: Stack, cni: Cni) -> set[Flow]:
                     reach = not any(address.version == n.version and address in n for n in [*LINK_LOCAL, *private])
                 found |= {Flow(pod, far, port) for port in ports if reach}
         # the DNS rule admits the resolver's namespace, whichever of its pods answers
-        found |= {Flow(pods[w.name], far, port, protocol) for far in outside if far.namespace == dns.namespace
+        found |= {Flow(pod, far, port, protocol) for far in outside if far.namespace == dns.namespace
                   for port in dns.ports for protocol in ("UDP", "TCP")}
     # whatever sends from the edge's source CIDRs (every node, for a hostNetwork controller)
     entry, sources = s.spec.entrypoint, [ipaddress.ip_network(c) for c in s.settings.edge_cidrs]

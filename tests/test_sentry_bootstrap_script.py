@@ -5,6 +5,7 @@ import base64
 import io
 import json
 import os
+import sys
 from contextlib import redirect_stdout
 from unittest import mock
 
@@ -28,6 +29,18 @@ def db():
     fake_sentry.uninstall()
 
 
+@pytest.fixture()
+def release():
+    """A fresh install of another release layout: `release(layout=..., project_defaults=...)`."""
+    def install(**layout):
+        database = fake_sentry.install(**layout)
+        fake_sentry.seed_after_upgrade_and_createuser()
+        return database
+
+    yield install
+    fake_sentry.uninstall()
+
+
 def as_sentry_exec_runs_it(script):
     """What `sentry exec -c` (runner/commands/exec.py) compiles: its header, then the script
     indented into a try block whose handler prints the traceback and raises."""
@@ -41,13 +54,14 @@ def as_sentry_exec_runs_it(script):
     return f"{header}\n\ntry:\n    {body}\nexcept Exception:\n    raise ScriptError('Failed to execute script')\n"
 
 
-def run(projects, password=PASSWORD, token_secret=TOKEN_SECRET, expect_success=True):
+def run(projects, password=PASSWORD, token_secret=TOKEN_SECRET, expect_success=True, platforms=None):
     env = {
         "BOOTSTRAP_ADMIN_EMAIL": "ops@example.com",
         "BOOTSTRAP_ADMIN_PASSWORD": password,
         "BOOTSTRAP_ORGANIZATION": "Acme",
         "BOOTSTRAP_TEAM": "Backend",
-        "BOOTSTRAP_PROJECTS": json.dumps([{"name": n, "platform": "python"} for n in projects]),
+        "BOOTSTRAP_PROJECTS": json.dumps([{"name": n, "platform": (platforms or {}).get(n, "python")}
+                                          for n in projects]),
         "BOOTSTRAP_URL": URL,
         "BOOTSTRAP_CI_TOKEN_SECRET": token_secret,
     }
@@ -86,9 +100,20 @@ def test_admin_gets_the_password_and_stays_owner_of_the_organization_and_the_tea
     assert fake_sentry.OrganizationMemberTeam.objects.filter(team=team, organizationmember=member).exists()
 
 
-def test_the_install_is_marked_configured_so_no_setup_wizard_shows(db):
+def test_the_install_is_marked_configured_where_this_release_keeps_the_mark(release):
+    db = release(layout="application_state")  # recent releases: sentry.application_state
     run(["api"])
-    assert db.options["sentry:version-configured"] == "26.8.0"
+    assert db.state == {"sentry:version-configured": "26.8.0"} and db.options == {}
+    db = release(layout="options")  # before: sentry.options
+    run(["api"])
+    assert db.options == {"sentry:version-configured": "26.8.0"} and db.state == {}
+
+
+def test_a_release_that_keeps_the_mark_nowhere_known_still_bootstraps(release):
+    db = release(layout="nowhere")  # options.get raises UnknownOption, no application_state
+    output, report = run(["api"])
+    assert "note: sentry:version-configured could not be set (options: UnknownOption" in output
+    assert set(report["projects"]) == {"api"} and db.options == db.state == {}
 
 
 def test_rerun_writes_nothing_and_reports_the_same(db):
@@ -175,7 +200,7 @@ def test_the_script_is_importable_outside_sentry_and_leaves_sentry_exec_its_head
         for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))
         for alias in node.names
     } | {node.module.split(".")[0] for node in tree.body if isinstance(node, ast.ImportFrom)}
-    assert top_level_imports <= {"base64", "json", "os", "sys", "types"}
+    assert top_level_imports <= {"base64", "importlib", "json", "os", "sys", "types"}
     # `sentry exec` adds its configure() header only when the script does not contain this line.
     assert "from sentry.runner import configure" not in text
     assert "from __future__" not in text  # exec.py would split the script around it
@@ -206,3 +231,58 @@ def test_a_project_whose_keys_were_all_revoked_gets_a_new_default_key(db):
     _, second = run(["api"])
     assert second["projects"]["api"]["dsn"] != first["projects"]["api"]["dsn"]
     assert second["projects"]["api"]["dsn"] == fake_sentry.ProjectKey.get_default(project).dsn_public
+
+
+def test_new_projects_get_what_createproject_gives_them_and_existing_ones_are_left_alone(db):
+    _, report = run(["api", "game"], platforms={"game": "unity"})
+    game = fake_sentry.Project.objects.get(name="game")
+    assert game.get_option("sentry:builtin_symbol_sources") == fake_sentry.SYMBOL_SOURCES["by_platform"]["unity"]
+    assert fake_sentry.Project.objects.get(name="api").get_option("sentry:builtin_symbol_sources") is None
+    assert db.defaults == ["api", "game"]  # apply_default_project_settings, once per new project
+    writes = len(db.writes)
+    run(["api", "game"], platforms={"game": "unity"})
+    assert db.defaults == ["api", "game"] and db.writes[writes:] == []
+    assert fake_sentry.Project.objects.get(name="Internal").get_option("sentry:builtin_symbol_sources") is None
+
+
+def test_a_release_without_those_defaults_still_gets_its_projects(release):
+    db = release(project_defaults=False)
+    _, report = run(["game"], platforms={"game": "unity"})
+    assert set(report["projects"]) == {"game"} and db.defaults == []
+
+
+def test_a_project_whose_defaults_fail_is_not_left_half_made_and_the_rerun_makes_it(db):
+    settings = sys.modules[fake_sentry.REFERENCE["project_defaults"]["settings"]["module"]]
+    with mock.patch.object(settings, "apply_default_project_settings", side_effect=RuntimeError("seer down")):
+        output, _ = run(["api"], expect_success=False)
+    assert "RuntimeError: seer down" in output
+    assert not fake_sentry.Project.objects.filter(name="api").exists()  # rolled back with its key and team link
+    projects = {p.id for p in fake_sentry.Project.objects.all()}
+    assert {k.project_id for k in fake_sentry.ProjectKey.objects.all()} <= projects
+    assert {t.project_id for t in fake_sentry.ProjectTeam.objects.all()} <= projects
+    _, report = run(["api"])
+    assert report["projects"]["api"]["dsn"] and db.defaults == ["api"]
+
+
+def test_the_stand_in_refuses_what_sentrys_models_do_not_have():
+    fake_sentry.install()
+    try:
+        with pytest.raises(TypeError, match="unexpected keyword arguments: 'owner'"):
+            fake_sentry.Organization.objects.create(name="Acme", owner=1)
+        with pytest.raises(fake_sentry.FieldError, match="Cannot resolve keyword 'user' into field"):
+            fake_sentry.OrganizationMember.objects.filter(user=1)  # a HybridCloudForeignKey: user_id only
+        with pytest.raises(fake_sentry.FieldError, match="Unsupported lookup 'icontains'"):
+            fake_sentry.Team.objects.filter(name__icontains="x")
+        org = fake_sentry.Organization.objects.create(name="Acme")
+        org.owner_name = "x"
+        with pytest.raises(AttributeError, match="Organization has no field owner_name"):
+            org.save()
+        with pytest.raises(fake_sentry.Project.DoesNotExist):
+            fake_sentry.Project.objects.get(name="nothing")
+        fake_sentry.Organization.objects.rows.clear()
+        with pytest.raises(IndexError):
+            fake_sentry.Organization.get_default()
+        for name, spec in fake_sentry.REFERENCE["models"].items():
+            assert spec["read"] and "id" in spec["fields"], name
+    finally:
+        fake_sentry.uninstall()

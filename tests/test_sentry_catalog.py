@@ -51,6 +51,8 @@ DEVIATIONS = {
         "clickhouse": ("clickhouse-self-hosted-local", TAG_DIFFERENCES["images"]["clickhouse"][1]),
         # A maintained relay that runs as its own user, pinned (upstream's is untagged and root).
         "smtp": ("registry.gitlab.com/egos-tech/smtp", images.SMTP_IMAGE),
+        # The same nginx release, built by nginx to run as its own user (port 8080).
+        "nginx": ("nginx:1.31.3-alpine", "nginxinc/nginx-unprivileged:1.31.3-alpine"),
     },
     # The published image's own entrypoint: upstream's /etc/sentry/entrypoint.sh is a bind-mounted
     # script (custom CA certificates), and /entrypoint.sh is the cron image's.

@@ -1,17 +1,9 @@
 """Sentry's rendered configuration files parse and hold the wired values; no secret is in them."""
 
 import ast
-import http.server
 import os
-import re
-import shutil
-import socket
-import subprocess
 import sys
-import threading
-import time
 import types
-import urllib.request
 import xml.etree.ElementTree as ElementTree
 from dataclasses import replace
 from unittest import mock
@@ -19,10 +11,9 @@ from unittest import mock
 import pytest
 import yaml
 
-from components.apps.sentry.files import FILE_PATHS, FilesContext, Hosts, Kafka, Mail, env, render_files
+from components.apps.sentry.files import FILE_PATHS, FilesContext, Kafka, Mail, env, render_files
 from components.apps.sentry.files.clickhouse import KEPT_LOG_TTL_DAYS, render_clickhouse_config, render_clickhouse_users
 from components.apps.sentry.files.kafka import heap_mb, kafka_environment, retention_bytes_per_partition
-from components.apps.sentry.files.nginx import render_nginx_conf
 from components.apps.sentry.files.relay import redis_url, render_relay_config
 from components.apps.sentry.files.sentry_conf import render_sentry_conf_py
 from components.apps.sentry.files.sentry_config_yml import render_sentry_config_yml
@@ -248,33 +239,6 @@ def test_clickhouse_default_user_password_comes_from_the_environment():
     assert env.CLICKHOUSE_DEFAULT_PASSWORD != "CLICKHOUSE_PASSWORD"  # the image entrypoint's own variable
 
 
-# nginx ------------------------------------------------------------------------------------------
-
-def locations(conf):
-    return dict(re.findall(r"location\s+([^{]+?)\s*\{\s*(?:[^{}]*?proxy_pass\s+(http://[^;]+);)?", conf))
-
-
-def test_nginx_sends_ingest_to_relay_and_the_rest_to_web():
-    conf = render_nginx_conf(context())
-    routes = locations(conf)
-    assert routes["/api/store/"] == "http://relay"
-    assert routes[r"~ ^/api/[1-9]\d*/"] == "http://relay"
-    assert routes["^~ /api/0/relays/"] == "http://relay"
-    assert routes["/"] == "http://sentry"
-    assert "server relay:3000;" in conf and "server web:9000;" in conf
-    assert "client_max_body_size 100m;" in conf and "proxy_read_timeout 90s;" in conf
-    assert conf.count("{") == conf.count("}")
-
-
-def test_nginx_forwards_https_when_tls_ends_in_front_and_trusts_only_the_given_proxies():
-    https = render_nginx_conf(context(trusted_proxies=("10.1.0.0/16",)))
-    assert "proxy_set_header X-Forwarded-Proto https;" in https
-    assert re.findall(r"set_real_ip_from (\S+);", https) == ["10.1.0.0/16"]
-    assert "real_ip_recursive on;" in https
-    plain = render_nginx_conf(context(url="http://127.0.0.1:9000"))
-    assert "proxy_set_header X-Forwarded-Proto $scheme;" in plain
-
-
 # Kafka ------------------------------------------------------------------------------------------
 
 def test_kafka_runs_kraft_with_heap_from_its_limit_and_retention_bounded_in_bytes_and_hours():
@@ -317,60 +281,3 @@ def test_bad_context_is_refused():
         context(url="sentry.example.com")
     with pytest.raises(ValueError, match="profile"):
         context(profile="full")
-
-
-@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed (apt-get install nginx-light)")
-def test_nginx_routes_real_requests(tmp_path):
-    """Run the rendered config in a real nginx on loopback, with two stand-ins for Relay and web."""
-    def free_port():
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            return probe.getsockname()[1]
-
-    class Echo(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = f"{self.server.label} {self.headers.get('X-Forwarded-Proto')} {self.headers.get('X-Forwarded-For')}"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body.encode())
-
-        def log_message(self, *args):
-            pass
-
-    backends = {}
-    for label in ("relay", "web"):
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Echo)
-        server.label = label
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        backends[label] = server
-    edge = free_port()
-    conf = render_nginx_conf(context(hosts=Hosts(web="127.0.0.1", relay="127.0.0.1")))
-    conf = (conf.replace("user nginx;", "").replace("listen 80;", f"listen 127.0.0.1:{edge};")
-            .replace("127.0.0.1:3000", f"127.0.0.1:{backends['relay'].server_port}")
-            .replace("127.0.0.1:9000", f"127.0.0.1:{backends['web'].server_port}")
-            .replace("/var/run/nginx.pid", str(tmp_path / "nginx.pid")).replace("/var/log/nginx/", f"{tmp_path}/"))
-    (tmp_path / "nginx.conf").write_text(conf)
-    nginx = ["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-g", f"error_log {tmp_path}/e.log;"]
-    subprocess.run(nginx, check=True, capture_output=True)
-    try:
-        def get(path):
-            for _ in range(50):
-                try:
-                    request = urllib.request.Request(f"http://127.0.0.1:{edge}{path}", headers={"X-Forwarded-For": "10.9.9.9"})
-                    return urllib.request.urlopen(request, timeout=5).read().decode()
-                except ConnectionError:
-                    time.sleep(0.05)
-            raise AssertionError("nginx did not answer")
-
-        assert get("/api/store/").startswith("relay ")
-        assert get("/api/42/envelope/").startswith("relay ")
-        assert get("/api/0/relays/register/challenge/").startswith("relay ")
-        assert get("/api/0/projects/").startswith("web ")
-        assert get("/api/01/x").startswith("web ")
-        # https public URL: TLS ended in front; a client's own X-Forwarded-For is not believed.
-        assert get("/") == "web https 127.0.0.1"
-    finally:
-        subprocess.run([*nginx, "-s", "stop"], capture_output=True)
-        for server in backends.values():
-            server.shutdown()

@@ -95,7 +95,7 @@ def test_the_gateway_variant_routes_the_url_host_to_nginx_with_one_httproute_of_
                         "namespace": "gateway-system", "sectionName": "https"}],
         "hostnames": [HOST],
         "rules": [{"matches": [{"path": {"type": "PathPrefix", "value": "/"}}],
-                   "backendRefs": [{"name": "nginx", "port": 80}]}],
+                   "backendRefs": [{"name": "nginx", "port": 8080}]}],
     }
     assert route.inputs["metadata"]["namespace"] == "sentry"
     assert deployment.one("Deployment", "nginx").urn in route.dependencies
@@ -111,7 +111,7 @@ def test_the_gateways_proxies_alone_may_reach_nginx(deployments):
     rules = deployments["feature-complete"].one("NetworkPolicy", "nginx-traffic").inputs["spec"]["ingress"]
     edge = [r for r in rules if any("namespaceSelector" in source for source in r["from"])]
     gateway = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateway-system"}}}
-    assert edge == [{"from": [gateway], "ports": [{"port": 80, "protocol": "TCP"}]}]
+    assert edge == [{"from": [gateway], "ports": [{"port": 8080, "protocol": "TCP"}]}]
 
 
 # --- workloads -------------------------------------------------------------------------------
@@ -276,4 +276,4 @@ def test_render_mode_writes_every_manifest_and_says_the_dsns_cannot_be_known(dep
     assert rendered.outputs["dsnDeliveries"] == {"0": "not delivered: rendering manifests only"}
     assert "sentry-credentials" not in names(rendered, "Secret")
     assert {j.inputs["metadata"]["labels"]["app.kubernetes.io/component"] for j in rendered.of_kind("Job")} == \
-        set(INSTALL_ORDER)
+        {"stop-previous-version", *INSTALL_ORDER}

@@ -48,7 +48,7 @@ def test_the_ingress_serves_the_url_with_tls_from_the_issuer_to_nginx_with_upstr
     (rule,) = ingress["spec"]["rules"]
     assert rule["host"] == HOST
     assert rule["http"]["paths"] == [{"path": "/", "pathType": "Prefix",
-                                      "backend": {"service": {"name": "nginx", "port": {"number": 80}}}}]
+                                      "backend": {"service": {"name": "nginx", "port": {"number": 8080}}}}]
 
 
 def test_probes_come_from_upstreams_health_checks_consumers_liveness_only(deployments):
@@ -124,8 +124,8 @@ def test_every_pod_is_non_root_with_a_numeric_user_unless_its_image_must_start_a
             # Kubernetes cannot verify a named image USER as non-root: every such pod names its uid.
             assert context["runAsNonRoot"] is True and isinstance(context.get("runAsUser"), int), name
             assert "add" not in context["capabilities"], name
-    # nginx is being moved to its unprivileged variant separately; every store runs as its own user.
-    assert roots == {"nginx"}
+    # Every image runs as its own user: nginx's unprivileged variant, the stores from the start.
+    assert roots == set()
 
 
 def test_a_default_deny_namespace_with_one_allow_policy_per_workload(deployments):
@@ -138,7 +138,7 @@ def test_a_default_deny_namespace_with_one_allow_policy_per_workload(deployments
         f"{w}-traffic" for w in every}
     nginx = deployment.one("NetworkPolicy", "nginx-traffic").inputs["spec"]["ingress"]
     assert {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
-            "ports": [{"port": 80, "protocol": "TCP"}]} in nginx
+            "ports": [{"port": 8080, "protocol": "TCP"}]} in nginx
     (rule,) = deployment.one("NetworkPolicy", "postgres-traffic").inputs["spec"]["ingress"]
     clients = rule["from"][0]["podSelector"]["matchExpressions"][0]["values"]
     # Sentry reaches Postgres through pgbouncer only; what else may is what the description says.

@@ -116,7 +116,7 @@ def test_the_offsite_copy_sends_the_archives_and_the_sets_last(docker):
 
 def test_the_watchdog_checks_sentry_through_nginx_and_follows_both_halves(docker):
     env = env_of(container(docker, "watchdog"))
-    assert env["WATCHDOG_HEALTH_URL"] == "http://nginx:80/_health/"
+    assert env["WATCHDOG_HEALTH_URL"] == "http://nginx:8080/_health/"
     # ... and the daily `sentry cleanup`, by the status its loop records on its own volume.
     assert env["WATCHDOG_RESULTS"] == "clickhouse-backup:26,clickhouse-drill:840,sentry-cleanup:36:/var/lib/sentry-cleanup"
     assert env["WATCHDOG_BACKUP_NAME"] == "postgres" and "WATCHDOG_HEARTBEAT_FILE" not in env

@@ -39,7 +39,7 @@ def app(services):
     services = tuple(services.values())
     files = tuple(spec.ConfigFile(name, "x") for name in catalog.FILES)
     return spec.AppSpec("sentry", "26.8.0", services, (), sentry_services.volumes(settings_of({}), services),
-                        spec.Entrypoint("nginx", 80, "/_health/"), files=files)
+                        spec.Entrypoint("nginx", 8080, "/_health/"), files=files)
 
 
 CASES = [{}, {"profile": "feature-complete"}, {"profile": "feature-complete", **EXTERNAL},

@@ -20,6 +20,7 @@ from components.apps.sentry.bootstrap_script import org_auth_token
 from components.apps.sentry.config_files import config_files
 from components.apps.sentry.credentials import Context, Secrets
 from components.apps.sentry.files import env as file_env
+from components.apps.sentry.files.nginx import EDGE_PORT
 from components.apps.sentry.operations import operations
 from components.apps.sentry.relay_keys import relay_credentials
 from components.apps.sentry.settings import SentrySettings
@@ -29,7 +30,6 @@ from components.spec import AppSpec, ConfigFile, Entrypoint, report_from_output
 from components.validation import ConfigError
 
 TYPE = "error-tracking:apps:Sentry"
-EDGE_PORT = 80
 HEALTH_PATH = "/_health/"
 
 
@@ -99,17 +99,20 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
     ops = operations(site, settings, built, secret_values)
     tasks = ops.gate(install.tasks(_explicit_sentry(steps), built, step_secrets))
     files = config_files(site, settings, secret_values)
-    ready = ops.mount(install.wait_for_steps(built, tasks))
+    # On an upgrade the previous version stops first: then the backups, the migrations, the new version.
+    stop, running, one_shots = install.stop_first(install.wait_for_steps(built, tasks), (*ops.tasks, *tasks))
+    ready = ops.mount(running)
     cleanup = tuple(services.cleanup_schedule(s, settings) for s in ready if s.name == catalog.CLEANUP_JOB)
     spec = AppSpec(
         name="sentry",
         version=settings.version,
-        services=(*ready, *ops.services),
-        tasks=(*ops.tasks, *tasks),
+        services=services.per_platform((*ready, *ops.services)),
+        tasks=one_shots,
         volumes=(*services.volumes(settings, built), *ops.volumes),
         entrypoint=Entrypoint(service="nginx", port=EDGE_PORT, health_path=HEALTH_PATH),
         scheduled=(*cleanup, *ops.scheduled),
         files=(*files, *ops.files),
+        stops=(stop,),
     )
     spec.validate()
     return spec

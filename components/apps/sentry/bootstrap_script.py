@@ -12,8 +12,10 @@
 #
 # Everything Sentry-specific is imported inside functions, so the program can import this module to
 # compute the CI token (`org_auth_token`) exactly as the script does. Names checked against
-# getsentry/sentry (models, managers, signals, options); see the report for the versions read.
+# getsentry/sentry's model definitions for the 26.8.x line (tests/reference/sentry_models.json
+# lists the fields and where each was read; tests/fake_sentry.py refuses any other).
 import base64
+import importlib
 import json
 import os
 import sys
@@ -27,6 +29,7 @@ ORG_AUTH_TOKEN_PREFIX = "sntrys_"
 TOKEN_ISSUED_AT = 1767225600.0
 TOKEN_SCOPES = ["org:ci"]
 DEFAULT_TOKEN_NAME = "error-tracking CI uploads"
+VERSION_CONFIGURED = "sentry:version-configured"
 
 
 def org_auth_token(secret_hex, url, organization_slug):
@@ -52,6 +55,8 @@ def _sentry():
         import sentry.runner
 
         sentry.runner.configure()
+    from django.db import router, transaction
+
     import sentry
     from sentry import options, roles
     from sentry.constants import ObjectStatus
@@ -75,13 +80,46 @@ def _sentry():
         OrganizationMember=OrganizationMember, OrganizationMemberTeam=OrganizationMemberTeam,
         OrgAuthToken=OrgAuthToken, Project=Project, ProjectKey=ProjectKey, ProjectTeam=ProjectTeam,
         Team=Team, TeamStatus=TeamStatus, project_created=project_created, hash_token=hash_token, User=User,
+        router=router, transaction=transaction,
+        # Recent releases keep application-generated state (the wizard's marker) out of `options`.
+        application_state=_optional("sentry.application_state"),
+        # What `sentry createproject` (runner/commands/createproject.py) gives a new project.
+        set_default_symbol_sources=_optional("sentry.api.helpers.default_symbol_sources",
+                                             "set_default_symbol_sources"),
+        apply_default_project_settings=_optional("sentry.core.endpoints.team_projects",
+                                                 "apply_default_project_settings"),
     )
 
 
+def _optional(module, name=None):
+    """A module (or one of its names) this Sentry release may not have: None then."""
+    try:
+        found = importlib.import_module(module)
+    except ImportError:
+        return None
+    return found if name is None else getattr(found, name, None)
+
+
 def ensure_configured(s):
-    """Mark the install configured, as the setup wizard would, so no wizard is shown."""
-    if not s.options.get("sentry:version-configured"):
-        s.options.set("sentry:version-configured", s.sentry.get_version())
+    """Mark the install configured, as the setup wizard would, so no wizard is shown.
+
+    The marker lives in `sentry.application_state` where that exists and in `options` before; a
+    release where neither knows it only shows the wizard to the first superuser, which is no
+    reason to stop the bootstrap: a note is printed and it goes on. Returns where it is kept.
+    """
+    reasons = []
+    for where, store in (("application_state", s.application_state), ("options", s.options)):
+        if store is None:
+            continue
+        try:
+            if not store.get(VERSION_CONFIGURED):
+                store.set(VERSION_CONFIGURED, s.sentry.get_version())
+            return where
+        except Exception as error:  # this release does not keep the key there
+            reasons.append(f"{where}: {type(error).__name__}: {error}")
+    print(f"note: {VERSION_CONFIGURED} could not be set ({'; '.join(reasons)}); the setup wizard may ask once",
+          flush=True)
+    return None
 
 
 def ensure_admin(s, email, password):
@@ -141,16 +179,29 @@ def ensure_project(s, organization, team, user, name, platform):
         .first()
     )
     if project is None:
-        project = s.Project.objects.create(organization=organization, name=name, platform=platform)
-        project.add_team(team)
-        # What the UI does for a new project (default alert rule, onboarding); not fatal.
-        s.project_created.send_robust(project=project, user=user, default_rules=True, sender=ensure_project)
+        # As `sentry createproject` does it: all or nothing, so a rerun finds no half-made project.
+        with s.transaction.atomic(s.router.db_for_write(s.Project)):
+            project = s.Project.objects.create(organization=organization, name=name, platform=platform)
+            project.add_team(team)
+            apply_project_defaults(s, organization, project)
+            # What the UI does for a new project (default alert rule, onboarding); not fatal.
+            s.project_created.send_robust(project=project, user=user, default_rules=True, sender=ensure_project)
     elif not s.ProjectTeam.objects.filter(project=project, team=team).exists():
         project.add_team(team)
     key = s.ProjectKey.get_default(project)
     if key is None:
         key = s.ProjectKey.objects.create(project=project, label="Default")
     return {"id": project.id, "slug": project.slug, "dsn": key.dsn_public}
+
+
+def apply_project_defaults(s, organization, project):
+    """What `sentry createproject` and the UI give a new project: the built-in symbol sources of its
+    platform, then the settings the UI applies (inbound filters for JavaScript, disabled detectors,
+    ...). A release without them gets what it would give itself."""
+    if s.set_default_symbol_sources is not None:
+        s.set_default_symbol_sources(project)
+    if s.apply_default_project_settings is not None:
+        s.apply_default_project_settings(organization, project)
 
 
 def ensure_auth_token(s, organization, user, token, name):

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Optional, Union
 
 from components.apps.sentry.files import FILE_PATHS
+from components.apps.sentry.files.nginx import EDGE_PORT
 from components.apps.sentry.images import SMTP_PORT
 
 ERRORS_ONLY = "errors-only"
@@ -163,7 +164,8 @@ CATALOG: dict[str, Entry] = {
                       "-volume.readMode=redirect -ip.bind=0.0.0.0 -webdav=false", health="seaweedfs",
                       entrypoint="weed", stateful=True, mounts=(("sentry-seaweedfs", "/data"),),
                       ports=((8333, "s3"),), stop_grace=30),
-    "nginx": _own("nginx", health="nginx", depends=(("web", HEALTHY), ("relay", STARTED)), ports=((80, "http"),),
+    # Upstream publishes port 80; nginx's unprivileged image listens on EDGE_PORT (files/nginx.py).
+    "nginx": _own("nginx", health="nginx", depends=(("web", HEALTHY), ("relay", STARTED)), ports=((EDGE_PORT, "http"),),
                   files=("nginx-conf",), mounts=(("sentry-nginx-cache", "/var/cache/nginx"),
                                                  ("sentry-nginx-www", "/var/www"))),
     # --- Snuba (x-snuba-defaults) -----------------------------------------------------------

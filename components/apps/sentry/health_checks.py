@@ -12,6 +12,7 @@ from typing import Mapping
 
 from components import spec
 from components.apps.sentry.catalog import FILES
+from components.apps.sentry.files.nginx import EDGE_PORT
 
 
 RELAY_PORT = 3000
@@ -53,7 +54,8 @@ HEALTH: Mapping[str, spec.HealthCheck] = {
     "snuba-api": _check(spec.HttpProbe("/health", 1218, command=("python3", FILES["snuba-api-healthcheck-py"]))),
     "symbolicator": _check(spec.CommandProbe(
         ("/bin/symbolicator", "healthcheck", "-c", FILES["symbolicator-config-yml"]))),
-    "nginx": _check(spec.CommandProbe(("/usr/bin/curl", "http://localhost"))),
+    # Upstream's `curl http://localhost`, on the port the unprivileged image listens on.
+    "nginx": _check(spec.CommandProbe(("/usr/bin/curl", f"http://localhost:{EDGE_PORT}"))),
     # getsentry/relay relay-server/src/endpoints/mod.rs: /api/relay/healthcheck/{live,ready}/ on its
     # listener (no internal_port configured); `ready` also needs Relay authenticated with Sentry,
     # so it gates traffic (nginx reaches Relay through its Service) while `live` decides restarts.

@@ -20,7 +20,7 @@ class Image:
     root: bool = False
     capabilities: tuple[str, ...] = ()
 
-_DROP = ("CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID")
+
 # The bundled mail relay: upstream's image (registry.gitlab.com/egos-tech/smtp) is untagged and
 # starts exim as root; devture/exim-relay is a maintained Alpine exim relay built to run as its
 # `exim` user (uid 100, gid 101) and to listen on 8025 (devture/exim-relay@4.99.1-r0-2: Dockerfile
@@ -80,6 +80,11 @@ IMAGES = {
     # SeaweedFS's image sets no USER and `weed` (started directly, catalog) writes only -dir=/data.
     "seaweedfs": Image("chrislusf/seaweedfs:4.40_large_disk@sha256:"
                        "d07aa1dae03c687e0737b86130ded1b18474211a09e85d737fbe5508b8805139", uid=1000, gid=1000),
-    "nginx": Image("nginx:1.31.3-alpine", root=True, capabilities=(*_DROP, "NET_BIND_SERVICE")),
+    # Upstream runs nginx:1.31.3-alpine as root (`user nginx;` workers, port 80). nginx's own
+    # unprivileged build of the same release (nginx/docker-nginx-unprivileged, mainline 1.31.3,
+    # tag `<version>-alpine`, curl included like the official alpine image): `USER 101`, the nginx
+    # user and group 101 as upstream's, /var/cache/nginx owned by it; it listens on 8080
+    # (files/nginx.EDGE_PORT), so it needs no capability at all.
+    "nginx": Image("nginxinc/nginx-unprivileged:1.31.3-alpine", uid=101, gid=101),
 }
 

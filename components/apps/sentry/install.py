@@ -4,6 +4,14 @@ A step runs in the image and with the environment of the service it belongs to (
 `web`, Snuba steps as `snuba-api`), after the step before it and once the stores it needs are
 healthy. Long-running services wait for the step that prepares what they use: Sentry's processes
 for its migrations, Snuba's for ClickHouse's, everything else that talks to Kafka for its topics.
+
+Upgrades stop first, as upstream's install does (install/turn-things-off.sh at 26.8.0, before any
+bootstrap or migration): every one-shot task runs after `STOP_STEP`, which stops the previous
+version's Sentry and Snuba processes, giving each upstream's STOP_TIMEOUT of 60 s "to ensure task
+queues are properly drained between upgrades as task signatures may change across versions"
+(install/_lib.sh). They come back only in the new version, after the migrations. Relay and nginx
+(and the stores) keep running, as with upstream's `--minimize-downtime`: events sent meanwhile
+wait in Kafka.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import pulumi
 from components.apps.sentry import catalog, sizing
 from components.apps.sentry.install_commands import SENTRY, SNUBA, InstallStep
 from components.apps.sentry.services import INTEGRATIONS
-from components.spec import Egress, Resources, Service, Task
+from components.spec import Egress, Resources, Service, StopFirst, Task
 
 # The service a step runs as, by the image it names.
 BASE = {SENTRY: "web", SNUBA: "snuba-api"}
@@ -26,6 +34,12 @@ TOPICS_STEP = "create-kafka-topics"
 # Stores and the edge: they start first and need no install step.
 STORES = frozenset({"smtp", "memcached", "redis", "postgres", "pgbouncer", "kafka", "clickhouse", "seaweedfs", "nginx"})
 BUCKET_CLIENT = Resources(memory_mb=256, cpu=0.2)
+STOP_STEP = "stop-previous-version"
+DRAIN_SECONDS = 60  # upstream's STOP_TIMEOUT
+# Beside Sentry's and Snuba's own processes: the task broker and the other worker that takes
+# tasks from it; they too start again only after Sentry's migrations.
+STOPPED_WITH_SENTRY = frozenset({"taskbroker", "launchpad-taskworker"})
+MIGRATE_STEP = "sentry-upgrade"
 
 
 def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
@@ -68,7 +82,8 @@ def wait_for_steps(services: Sequence[Service], steps: Sequence[Task]) -> tuple[
     present = {t.name for t in steps}
     result = []
     for service in services:
-        step = WAITS_FOR.get(catalog.CATALOG[service.name].shape)
+        step = (MIGRATE_STEP if service.name in STOPPED_WITH_SENTRY
+                else WAITS_FOR.get(catalog.CATALOG[service.name].shape))
         talks_to_kafka = "kafka" in service.connects_to or any(e.name == "kafka" for e in service.egress)
         if step is None and service.name not in STORES and talks_to_kafka:
             step = TOPICS_STEP
@@ -76,3 +91,20 @@ def wait_for_steps(services: Sequence[Service], steps: Sequence[Task]) -> tuple[
             service = dataclasses.replace(service, after=(*service.after, step))
         result.append(service)
     return tuple(result)
+
+
+def stopped_first(services: Sequence[Service]) -> tuple[str, ...]:
+    """The services stopped before an upgrade: what runs Sentry's or Snuba's code."""
+    return tuple(s.name for s in services
+                 if catalog.CATALOG[s.name].shape in (catalog.SENTRY, catalog.SNUBA) or s.name in STOPPED_WITH_SENTRY)
+
+
+def stop_first(services: Sequence[Service], steps: Sequence[Task]) -> tuple[StopFirst, tuple[Service, ...],
+                                                                             tuple[Task, ...]]:
+    """The stop step; the services it stops given upstream's drain time; every one-shot task
+    (the pre-upgrade backups, then the migrations) after it."""
+    names = stopped_first(services)
+    drained = tuple(dataclasses.replace(s, stop_grace_seconds=max(s.stop_grace_seconds or 0, DRAIN_SECONDS))
+                    if s.name in names else s for s in services)
+    after = tuple(t if t.after else dataclasses.replace(t, after=(STOP_STEP,)) for t in steps)
+    return StopFirst(STOP_STEP, names), drained, after

@@ -20,13 +20,14 @@ from typing import Optional, Sequence
 from components import stores
 from components.apps.sentry.catalog import CLEANUP_JOB, CLEANUP_STATUS_DIR, CLEANUP_STATUS_VOLUME
 from components.apps.sentry.files.clickhouse import render_clickhouse_backup_disk
+from components.apps.sentry.files.nginx import EDGE_PORT
 from components.apps.sentry.images import SMTP_PORT
 from components.apps.site import Site
 from components.operations import alerting, clickhouse, describe, files
 from components.spec import ConfigFile, FileMount, Service, Task
 
 # nginx answers /_health/ by asking web (files/nginx.py): the whole path a user's request takes.
-HEALTH_URL = "http://nginx:80/_health/"
+HEALTH_URL = f"http://nginx:{EDGE_PORT}/_health/"
 DATABASE = "postgres"  # Sentry's database, user and host in the bundled Postgres (files: Postgres())
 SET_NAME = "sentry"
 # The install steps that change what the backups hold: they wait for the pre-upgrade backups.

@@ -32,6 +32,8 @@ OWN_REACHES = {"pgbouncer": ("postgres",), "nginx": ("web", "relay"), "relay": (
                "uptime-checker": ("kafka", "redis"), "launchpad-taskworker": ("kafka", "taskbroker", "web"),
                # Debug files uploaded to Sentry: Symbolicator fetches them from web's internal API.
                "symbolicator": ("web",)}
+NGINX_CACHE = "sentry-nginx-cache"
+NGINX_CONF, NGINX_DOCKER_CONF = "nginx-conf", "nginx-conf-docker"
 # Services that reach the public internet: symbol servers, and the URLs uptime monitors check.
 INTERNET = {"symbolicator": (80, 443), "uptime-checker": (80, 443)}
 # Outbound HTTPS for integrations and webhooks (Slack, Jira, GitHub, PagerDuty, SSO providers):
@@ -211,7 +213,8 @@ def volumes(settings: SentrySettings, built: tuple[spec.Service, ...]) -> tuple[
     found = []
     for name, count in users.items():
         size, data = catalog.VOLUMES[name]
-        volume = spec.Volume(name, size, shared=count > 1, data=data, local=name in catalog.LOCAL_VOLUMES)
+        volume = spec.Volume(name, size, shared=count > 1, data=data, local=name in catalog.LOCAL_VOLUMES,
+                             owner=_owner(name, built))
         if name == "sentry-kafka":
             kept = kafka_kept(settings)
             volume = dataclasses.replace(volume, size_gb=kept.volume_gb, minimum_reason=(
@@ -220,3 +223,26 @@ def volumes(settings: SentrySettings, built: tuple[spec.Service, ...]) -> tuple[
             volume = dataclasses.replace(volume, owner=IMAGES["sentry"].uid)  # the loop runs as sentry
         found.append(volume)
     return tuple(found)
+
+
+def _owner(volume: str, built: tuple[spec.Service, ...]) -> Optional[int]:
+    """nginx's cache holds its temporary files: a volume made while nginx ran as root belongs to
+    root, and the unprivileged nginx must write it."""
+    if volume != NGINX_CACHE:
+        return None
+    return next(s.run_as_user for s in built if any(m.volume == volume for m in s.mounts))
+
+
+def per_platform(built: tuple[spec.Service, ...]) -> tuple[spec.Service, ...]:
+    """The services as each platform runs them: nginx once per platform, with the nginx.conf that
+    finds web and Relay there (files/nginx.py). Docker's asks the engine's DNS again, so a replaced
+    container is followed; Kubernetes' reaches their Services, whose addresses outlive their pods."""
+    result = []
+    for one in built:
+        if one.name != "nginx":
+            result.append(one)
+            continue
+        result.append(dataclasses.replace(one, platforms=("kubernetes",)))
+        result.append(dataclasses.replace(one, platforms=("docker",), files=tuple(
+            spec.FileMount(NGINX_DOCKER_CONF, f.path) if f.file == NGINX_CONF else f for f in one.files)))
+    return tuple(result)

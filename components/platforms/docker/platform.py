@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_docker as docker
 
-from components.platforms.docker import commands, containers, deploy_check, env_file
+from components.platforms.docker import commands, containers, deploy_check, env_file, stop
 from components.platforms.docker.containers import require_success
 from components.platforms.docker.settings import DockerSettings
 from components.plugins import PlatformArgs
@@ -69,6 +69,8 @@ class DockerPlatform(pulumi.ComponentResource):
         # Per task: an Output that resolves to "0" once the task succeeded and fails otherwise.
         self._succeeded: dict[str, pulumi.Output[str]] = {}
         self._owners = {v.name: self._owner(v) for v in self.spec.volumes if v.owner is not None and v.name in self.volumes}
+        # Steps that stop what an upgrade replaces, before anything that runs after them.
+        self._stopped = {s.name: stop.declare(self, s) for s in self.spec.stops}
         for workload in self.spec.start_order():
             self._declare(workload)
         self.url = pulumi.Output.from_input(f"http://{self.settings.bind_address}:{self.settings.port}")
@@ -133,10 +135,13 @@ class DockerPlatform(pulumi.ComponentResource):
         )
 
     def _declare(self, workload: Workload) -> None:
-        depends = [c for d in (*workload.depends_on, *workload.after) for c in self.containers[d]]
+        depends = [c for d in (*workload.depends_on, *workload.after) for c in self.containers.get(d, ())]
         depends += [self._owners[m.volume] for m in workload.mounts if m.volume in self._owners]
-        # Starting after a task is only allowed once it succeeded: the gate fails the update otherwise.
-        gates = {f"error-tracking.after.{task}": self._succeeded[task] for task in workload.after}
+        depends += [self._stopped[d] for d in workload.after if d in self._stopped]
+        # Starting after a task is only allowed once it succeeded: the gate fails the update otherwise
+        # (a stop step that fails is a failed resource: nothing after it is created).
+        gates = {f"error-tracking.after.{task}": self._succeeded[task] for task in workload.after
+                 if task not in self._stopped}
         common = dict(
             image=self.images[workload.image].image_id,
             entrypoints=list(workload.entrypoint) if workload.entrypoint else None,

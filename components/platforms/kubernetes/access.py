@@ -2,8 +2,9 @@
 
 A reporting task may patch the one Secret its report lands in; a workload that watches the app's
 own workloads (a watchdog asking whether the worker is ready or the last backup ran) may read
-exactly those, and patch the one ConfigMap it keeps its state in. Each gets its own service
-account; every other pod runs without a token.
+exactly those, and patch the one ConfigMap it keeps its state in; the Jobs of a stop step may
+read and scale exactly the workloads they stop, and list pods to see them go. Each gets its own
+service account; every other pod runs without a token.
 """
 
 from __future__ import annotations
@@ -85,3 +86,18 @@ def watch_access(ctx: Context, w: Workload) -> Optional[tuple[str, list[pulumi.R
         rules.append({"api_groups": [group], "resources": [resource], "resource_names": sorted(names), "verbs": ["get"]})
     name = f"{component}-api"
     return name, _account(ctx, component, name, rules, extra)
+
+
+def scaler_access(ctx: Context, component: str, targets: list[dict]) -> tuple[str, list[pulumi.Resource]]:
+    """A service account that may get and scale, by name, the `targets` (`resource`:
+    deployments or statefulsets, `name`), and list pods (a list cannot be limited by name)."""
+    rules: list[dict] = []
+    for resource in ("deployments", "statefulsets"):
+        names = sorted(t["name"] for t in targets if t["resource"] == resource)
+        if names:
+            rules.append({"api_groups": ["apps"], "resources": [resource], "resource_names": names, "verbs": ["get"]})
+            rules.append({"api_groups": ["apps"], "resources": [f"{resource}/scale"], "resource_names": names,
+                          "verbs": ["patch"]})
+    rules.append({"api_groups": [""], "resources": ["pods"], "verbs": ["list"]})
+    name = f"{component}-scaler"
+    return name, _account(ctx, component, name, rules, [])

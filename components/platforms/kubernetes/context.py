@@ -36,6 +36,8 @@ class Context:
     claims_checked: Optional[pulumi.Output] = None
     # Policies the public entry waits for (cert-manager's solver must be reachable first).
     edge_policies: list[pulumi.Resource] = field(default_factory=list)
+    # The CiliumNetworkPolicy that lets the API clients reach the API server, when there is one.
+    api_policy: Optional[pulumi.Resource] = None
 
     @property
     def instance(self) -> str:

@@ -46,7 +46,7 @@ def declare(ctx: Context) -> None:
         spec={"pod_selector": {}, "policy_types": ["Ingress", "Egress"]},
         opts=ctx.opts(),
     )
-    api_entity = _cilium_api_server(ctx)
+    api_entity = ctx.api_policy = _cilium_api_server(ctx)
     for w in ctx.spec.workloads():
         component = ctx.component(w)
         ctx.policies[w.name] = k8s.networking.v1.NetworkPolicy(
@@ -121,6 +121,16 @@ def _ingress(ctx: Context, w: Workload) -> list[dict[str, Any]]:
     return rules
 
 
+def api_client_egress(settings: KubernetesSettings) -> list[dict[str, Any]]:
+    """What a pod that only talks to the API server may reach: DNS, and the API server where the
+    operator says it is (`egress.kubernetes-api`, anywhere but link-local by default)."""
+    rules = dns_rules(settings)
+    peers = addresses.destination(settings, API_SERVER, False)
+    if peers is not None:
+        rules.append({"to": peers, "ports": _ports(API_SERVER_PORTS)})
+    return rules
+
+
 def _calls_api(w: Workload) -> bool:
     return bool((isinstance(w, Task) and w.reports) or w.watches or w.state_object)
 
@@ -162,7 +172,7 @@ def _solver(ctx: Context) -> Optional[k8s.networking.v1.NetworkPolicy]:
 def _cilium_api_server(ctx: Context) -> Optional[pulumi.Resource]:
     """A cilium.io/v2 CiliumNetworkPolicy: the API clients may reach the kube-apiserver entity, which
     Cilium gives the API server's addresses wherever it runs (an ipBlock never matches a node's)."""
-    clients = [w.name for w in ctx.spec.workloads() if _calls_api(w)]
+    clients = [*(w.name for w in ctx.spec.workloads() if _calls_api(w)), *(stop.name for stop in ctx.spec.stops)]
     if not ctx.settings.cilium_api_server or not clients:
         return None
     selector = _selecting(ctx, clients)

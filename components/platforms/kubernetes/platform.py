@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.platforms.kubernetes import admission, gateway, ingress, network, report, storage, workloads
+from components.platforms.kubernetes import admission, gateway, ingress, network, report, stop, storage, workloads
 from components.platforms.kubernetes import claims as claim_checks
 from components.platforms.kubernetes.context import Context
 from components.platforms.kubernetes.settings import KubernetesSettings
@@ -80,6 +80,9 @@ class KubernetesPlatform(pulumi.ComponentResource):
         self._dsn_secrets: dict[tuple[str, str], str] = {}
         # Policies first: every workload waits for the ones that let it talk (Context.after).
         network.declare(ctx)
+        # Steps that stop what an upgrade replaces come first; what runs after them waits for them.
+        stopping = {s.name: stop.declare(ctx, s) for s in spec.stops}
+        ctx.ready.update({name: declared.job for name, declared in stopping.items()})
         for w in spec.start_order():
             if isinstance(w, Service):
                 workloads.service(ctx, w, claims, files)
@@ -89,6 +92,8 @@ class KubernetesPlatform(pulumi.ComponentResource):
                     self._reports[w.name] = reporting
             elif isinstance(w, ScheduledTask):
                 workloads.scheduled(ctx, w, claims, files)
+        for s in spec.stops:
+            stop.resume(ctx, s, stopping[s.name])
         # The public entry: a route on the cluster's Gateway when one is named, else an Ingress.
         edge = gateway if settings.gateway else ingress
         self.ingress = edge.declare(ctx, args.url, secret=args.url_secret)

@@ -119,7 +119,7 @@ def container(
     if secret:
         env_from.append({"secret_ref": {"name": secret}})
     result: dict[str, Any] = {
-        "name": w.name.lower().replace("_", "-"),
+        "name": container_name(w),
         "image": w.image,
         "resources": resources(w.resources),
         "security_context": container_security(w),
@@ -153,6 +153,10 @@ def container(
                 result["readiness_probe"] = probe(w.health)
             result["liveness_probe"] = probe(w.health, alive=True)
     return result
+
+
+def container_name(w: Workload) -> str:
+    return w.name.lower().replace("_", "-")
 
 
 def pod_spec(

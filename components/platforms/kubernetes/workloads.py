@@ -14,7 +14,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.platforms.kubernetes import access, pods, report, storage
+from components.platforms.kubernetes import access, pods, report, stop, storage
 from components.platforms.kubernetes.context import Context
 from components.platforms.kubernetes.naming import dns_label, job_name, task_fingerprint
 from components.spec import REPORT_PREFIX, ScheduledTask, Service, Task, Workload
@@ -76,10 +76,13 @@ def service(ctx: Context, s: Service, claims, files) -> None:
     }
     deps = [*env_deps, *_file_deps(s, files), *ctx.after(s), *_claim_deps(ctx, s, claims),
             *(granted[1] if granted else ())]
+    # A stop step may scale it to zero before an upgrade: Pulumi takes the replica count back.
+    annotations = stop.annotations(ctx, s)
+    metadata = ctx.meta(component, component, **({"annotations": annotations} if annotations else {}))
     if s.stateful:
         workload = k8s.apps.v1.StatefulSet(
             f"{ctx.name}-{component}",
-            metadata=ctx.meta(component, component, annotations=_claim_sizes(ctx, component)),
+            metadata=ctx.meta(component, component, annotations={**annotations, **_claim_sizes(ctx, component)}),
             spec={
                 "service_name": component,
                 "replicas": 1,
@@ -109,7 +112,7 @@ def service(ctx: Context, s: Service, claims, files) -> None:
             spec["replicas"] = s.replicas
         workload = k8s.apps.v1.Deployment(
             f"{ctx.name}-{component}",
-            metadata=ctx.meta(component, component),
+            metadata=metadata,
             spec=spec,
             opts=ctx.opts(*deps, custom_timeouts=await_timeouts(s)),
         )

@@ -30,6 +30,8 @@ FILE_PATHS: dict[str, str] = {
     "clickhouse-config-xml": "/etc/clickhouse-server/config.d/sentry.xml",
     "clickhouse-users-xml": "/etc/clickhouse-server/users.d/default-password.xml",
     "nginx-conf": "/etc/nginx/nginx.conf",
+    # The same file for Docker, where nginx asks the engine's DNS again for replaced containers.
+    "nginx-conf-docker": "/etc/nginx/nginx.conf",
     "taskbroker-config-yml": "/etc/taskbroker/config.yml",
     "snuba-api-healthcheck-py": "/usr/src/snuba/api_healthcheck.py",
 }
@@ -189,7 +191,7 @@ class FilesContext:
 def render_files(ctx: FilesContext) -> tuple[ConfigFile, ...]:
     """Every configuration file of the deployment, named as in FILE_PATHS."""
     from .clickhouse import render_clickhouse_config, render_clickhouse_users
-    from .nginx import render_nginx_conf
+    from .nginx import DOCKER_DNS, render_nginx_conf
     from .relay import render_relay_config
     from .sentry_conf import render_sentry_conf_py
     from .sentry_config_yml import render_sentry_config_yml
@@ -205,6 +207,7 @@ def render_files(ctx: FilesContext) -> tuple[ConfigFile, ...]:
         "clickhouse-config-xml": render_clickhouse_config(ctx),
         "clickhouse-users-xml": render_clickhouse_users(),
         "nginx-conf": render_nginx_conf(ctx),
+        "nginx-conf-docker": render_nginx_conf(ctx, resolver=DOCKER_DNS),
         "taskbroker-config-yml": render_taskbroker_config(ctx),
         "snuba-api-healthcheck-py": render_snuba_api_healthcheck(),
     }

@@ -5,6 +5,15 @@ the other per-project endpoints, `^~ /api/0/relays/` for relay registration), ev
 web; bodies up to 100m, 90 s read timeout, X-Forwarded-* for web and Relay.
 
 Differences from upstream:
+- Web and Relay are found again when they are replaced. nginx resolves an `upstream` block's
+  names once, at start; upstream's compose recreates nginx whenever web or Relay is recreated
+  (`depends_on: ... restart: true`), which nothing does for a `pulumi up`. With `resolver`
+  (Docker: the engine's embedded DNS) every `proxy_pass` names its peer through a variable, so
+  nginx asks the resolver again once an answer is `valid` seconds old and follows a new container.
+  Without one (Kubernetes) the names are resolved once: they are Services, whose cluster address
+  outlives every pod behind it, and nginx then needs no DNS at all while it runs.
+- Runs as its own user (nginx's unprivileged image): no `user` line, the pid file in /tmp, port
+  8080 (EDGE_PORT), temporary files on the cache volume, whatever the image was built with.
 - `set_real_ip_from` lists the proxies the operator trusts (FilesContext.trusted_proxies; by
   default the private and CGNAT ranges Docker networks and Kubernetes pod networks use) rather
   than Docker's address pools only; `real_ip_recursive` keeps the rightmost untrusted address,
@@ -15,22 +24,50 @@ Differences from upstream:
 
 from __future__ import annotations
 
+from typing import Optional
+
 INGEST_LOCATIONS = ("/api/store/", r"~ ^/api/[1-9]\d*/", "^~ /api/0/relays/")
+# What nginx listens on: above 1024, so that its own unprivileged user may bind it everywhere.
+EDGE_PORT = 8080
+# Docker's embedded DNS server, in every container on a user-defined network.
+DOCKER_DNS = "127.0.0.11"
+# How long nginx keeps an answer: a replaced container is reached within this many seconds
+# (Docker's DNS says 600 in its answers).
+RESOLVE_VALID_SECONDS = 10
+TEMP_DIR = "/var/cache/nginx"
 
 
-def render_nginx_conf(ctx) -> str:
+def render_nginx_conf(ctx, resolver: Optional[str] = None) -> str:
+    """The edge's nginx.conf; `resolver`: the DNS server to ask again for web and Relay (None:
+    resolve them once, at start)."""
     real_ip = "".join(f"\tset_real_ip_from {net};\n" for net in ctx.trusted_proxies)
     proto = "https" if ctx.https else "$scheme"
+    relay, web = f"{ctx.hosts.relay}:3000", f"{ctx.hosts.web}:9000"
+    if resolver:
+        peers = (f"\tresolver {resolver} valid={RESOLVE_VALID_SECONDS}s ipv6=off;\n\tresolver_timeout 5s;\n")
+        server_vars = f"\t\tset $relay_peer {relay};\n\t\tset $web_peer {web};\n\n"
+        to_relay, to_web = "http://$relay_peer", "http://$web_peer"
+        # With a variable, proxy_pass sends a URI it is given as is: rewrite the path instead.
+        assets = (f"\t\t\trewrite ^/_assets/(.*)$ /_static/dist/sentry/$1 break;\n"
+                  f"\t\t\tproxy_pass {to_web};\n")
+    else:
+        peers = (f"\tupstream relay {{\n\t\tserver {relay};\n\t\tkeepalive 2;\n\t}}\n\n"
+                 f"\tupstream sentry {{\n\t\tserver {web};\n\t\tkeepalive 2;\n\t}}\n")
+        server_vars = ""
+        to_relay, to_web = "http://relay", "http://sentry"
+        assets = f"\t\t\tproxy_pass {to_web}/_static/dist/sentry/;\n"
     ingest = "".join(
-        f"\t\tlocation {location} {{\n\t\t\tproxy_pass http://relay;\n\t\t}}\n" for location in INGEST_LOCATIONS
+        f"\t\tlocation {location} {{\n\t\t\tproxy_pass {to_relay};\n\t\t}}\n" for location in INGEST_LOCATIONS
     )
+    temp = "".join(f"\t{kind}_temp_path {TEMP_DIR}/{folder};\n" for kind, folder in (
+        ("client_body", "client_temp"), ("proxy", "proxy_temp"), ("fastcgi", "fastcgi_temp"),
+        ("uwsgi", "uwsgi_temp"), ("scgi", "scgi_temp")))
     return f"""\
 # Rendered by error-tracking.
-user nginx;
 worker_processes auto;
 
 error_log /var/log/nginx/error.log warn;
-pid /var/run/nginx.pid;
+pid /tmp/nginx.pid;
 
 events {{
 	worker_connections 1024;
@@ -45,6 +82,7 @@ http {{
 		'"$http_user_agent" "$http_x_forwarded_for"';
 	access_log /var/log/nginx/access.log main;
 
+{temp}
 	sendfile on;
 	tcp_nopush on;
 	tcp_nodelay on;
@@ -68,7 +106,7 @@ http {{
 {real_ip}\treal_ip_header X-Forwarded-For;
 	real_ip_recursive on;
 
-	# Drop a client's "Connection: close" so upstream keepalive connections are reused.
+	# A client's "Connection: close" is not passed on to web or Relay.
 	proxy_set_header Connection '';
 	proxy_set_header Host $host;
 	proxy_set_header X-Forwarded-For $remote_addr;
@@ -77,32 +115,22 @@ http {{
 	proxy_read_timeout 90s;
 	proxy_send_timeout 5s;
 
-	upstream relay {{
-		server {ctx.hosts.relay}:3000;
-		keepalive 2;
-	}}
-
-	upstream sentry {{
-		server {ctx.hosts.web}:9000;
-		keepalive 2;
-	}}
-
+{peers}
 	server {{
-		listen 80;
+		listen {EDGE_PORT};
 
-{ingest}\t\tlocation ^~ /js-sdk/ {{
+{server_vars}{ingest}\t\tlocation ^~ /js-sdk/ {{
 			root /var/www/;
 			add_header Access-Control-Allow-Origin *;
 		}}
 		location / {{
-			proxy_pass http://sentry;
+			proxy_pass {to_web};
 		}}
 		location /_assets/ {{
-			proxy_pass http://sentry/_static/dist/sentry/;
-			proxy_hide_header Content-Disposition;
+{assets}\t\t\tproxy_hide_header Content-Disposition;
 		}}
 		location /_static/ {{
-			proxy_pass http://sentry;
+			proxy_pass {to_web};
 			proxy_hide_header Content-Disposition;
 		}}
 	}}
