@@ -25,6 +25,13 @@ import pulumi
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
+# What a platform can do beyond realizing a description (components.plugins.Plugin.capabilities).
+# An app may describe itself differently where one is missing, without naming the platform.
+# BUILDS_IMAGES: builds `AppSpec.builds` on the engine that runs the workloads.
+# SHARES_VOLUMES: any number of workloads mount one volume at once, at no cost (one host).
+BUILDS_IMAGES = "builds-images"
+SHARES_VOLUMES = "shares-volumes"
+
 
 @dataclass(frozen=True)
 class HttpProbe:
@@ -98,6 +105,20 @@ class Volume:
     # The uid/gid that must own the volume's root (a fresh Docker volume is root's, and a non-root
     # process cannot write it); None: whatever the image's own directory at the mount point has.
     owner: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """An image built from a Dockerfile kept in this repository, by a platform that builds images
+    (BUILDS_IMAGES); workloads run it by naming `reference`. `context` is a directory relative to
+    the project root (where Pulumi.yaml is) holding only what the build reads; `platform` None
+    builds for the engine's own architecture."""
+
+    reference: str
+    context: str
+    dockerfile: str = "Dockerfile"
+    args: Mapping[str, str] = field(default_factory=dict)
+    platform: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -210,6 +231,9 @@ class Workload:
     # Platforms with an API grant exactly that; the others ignore both.
     watches: tuple[str, ...] = ()
     state_object: Optional[str] = None
+    # A helper of service `beside` that shares its local volumes (a cache cleaner): platforms that
+    # group containers (Kubernetes pods) run it in every pod of that service, the others beside it.
+    beside: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -276,6 +300,15 @@ class AppSpec:
     entrypoint: Entrypoint
     scheduled: tuple[ScheduledTask, ...] = ()
     files: tuple[ConfigFile, ...] = ()
+    # Images the platform builds (BUILDS_IMAGES) instead of pulling, by the reference workloads name.
+    builds: tuple[ImageBuild, ...] = ()
+
+    def build_of(self, image: str) -> Optional[ImageBuild]:
+        return next((b for b in self.builds if b.reference == image), None)
+
+    def helpers_of(self, service: str) -> tuple[Service, ...]:
+        """The services that run beside `service` (Workload.beside), in description order."""
+        return tuple(s for s in self.services if s.beside == service)
 
     def service(self, name: str) -> Service:
         return _by_name(self.services, name)
@@ -324,8 +357,9 @@ class AppSpec:
         kept = (*services, *tasks, *scheduled)
         volumes = tuple(v for v in self.volumes if any(m.volume == v.name for w in kept for m in w.mounts))
         files = tuple(f for f in self.files if any(m.file == f.name for w in kept for m in w.files))
+        builds = tuple(b for b in self.builds if any(w.image == b.reference for w in kept))
         return dataclasses.replace(self, services=services, tasks=tasks, scheduled=scheduled, volumes=volumes,
-                                   files=files)
+                                   files=files, builds=builds)
 
     def validate(self) -> None:
         """Catch an inconsistent description early, with a message that names the culprit."""
@@ -377,6 +411,21 @@ def _problems(spec: AppSpec):
                 yield f"{where} replicas {w.replicas} outside 1..{w.max_replicas or 'any'}"
             if w.stateful and w.scalable:
                 yield f"{where} a stateful service runs one replica (max_replicas=1)"
+    references = [b.reference for b in spec.builds]
+    for reference in sorted({r for r in references if references.count(r) > 1}):
+        yield f"image {reference!r} is built twice"
+    for w in spec.workloads():
+        if w.beside is None:
+            continue
+        host = next((s for s in spec.services if s.name == w.beside), None)
+        if not isinstance(w, Service) or host is None or host.beside is not None or w.ports or w.stateful:
+            yield f"{w.name}: runs beside {w.beside!r}, which must be a service that runs beside none (and the " \
+                  "helper a service without ports or data of its own)"
+            continue
+        for m in w.mounts:
+            volume = next((v for v in spec.volumes if v.name == m.volume), None)
+            if volume is not None and volume.local and m.volume not in {h.volume for h in host.mounts}:
+                yield f"{w.name}: its local volume {m.volume!r} is not one of {w.beside!r}'s"
     if spec.entrypoint.service not in services:
         yield f"entrypoint service {spec.entrypoint.service!r} is unknown"
     elif spec.entrypoint.port not in [p.number for p in spec.service(spec.entrypoint.service).ports]:

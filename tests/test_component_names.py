@@ -13,7 +13,10 @@ from tests.harness import deploy
 TYPE = re.compile(r"^error-tracking:(index|apps|platforms):[A-Z][A-Za-z]+$")
 
 
-@pytest.fixture(scope="module", params=[{}, {"platform": "kubernetes"}, {"app": "sentry"}])
+K8S = {"platform": "kubernetes", "kubernetes": {"sharedStorageClass": "nfs-rwx"}}
+
+
+@pytest.fixture(scope="module", params=[{}, K8S, {"app": "sentry"}])
 def deployment(request):
     return deploy(request.param)
 
@@ -37,6 +40,6 @@ def test_children_of_apps_and_platforms_are_named_after_their_component(deployme
 
 
 def test_the_renamed_kubernetes_platform_type_keeps_its_old_urns_through_an_alias():
-    platform = next(d for d in deploy({"platform": "kubernetes"}).declared
+    platform = next(d for d in deploy(K8S).declared
                     if d.typ == "error-tracking:platforms:Kubernetes")
     assert "error-tracking:platform:Kubernetes" in platform.options["aliases"]

@@ -31,7 +31,8 @@ def docker():
 
 @pytest.fixture(scope="module")
 def kubernetes():
-    return deploy({**OPERATIONS, "platform": "kubernetes"})
+    # ClickHouse's server writes its archives on the backups claim the jobs read: ReadWriteMany.
+    return deploy({**OPERATIONS, "platform": "kubernetes", "kubernetes": {"sharedStorageClass": "nfs-rwx"}})
 
 
 def container(deployment, name):

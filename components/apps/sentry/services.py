@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
 from components import spec
-from components.apps.sentry import catalog, topics
+from components.apps.sentry import catalog, storage, topics
 from components.apps.sentry.catalog import CATALOG, FILES, SENTRY, SNUBA
 from components.apps.sentry.credentials import Context
 from components.apps.sentry.environment import environment
@@ -43,12 +43,13 @@ def services(settings: SentrySettings, context: Context) -> tuple[spec.Service, 
 
 
 def image_of(name: str, settings: SentrySettings) -> Image:
-    """The image a service runs; an operator's node-store image replaces the Sentry image."""
+    """The image a service runs; Sentry's with sentry-nodestore-s3 (the operator's, or the one the
+    platform builds) replaces the published Sentry image everywhere."""
     entry = CATALOG[name]
     key = {SENTRY: "sentry", SNUBA: "snuba"}.get(entry.shape, entry.image)
     found = IMAGES[key]
-    if key == "sentry" and settings.nodestore_image:
-        return Image(settings.nodestore_image, found.uid, found.gid)
+    if key == "sentry" and storage.sentry_image(settings):
+        return Image(storage.sentry_image(settings), found.uid, found.gid)
     return Image(found.reference.format(version=settings.version), found.uid, found.gid, found.root,
                  found.capabilities)
 
@@ -100,6 +101,7 @@ def service(name: str, settings: SentrySettings, context: Context, partitions: M
         stateful=entry.stateful,
         replicas=settings.replicas.get(name, 1),
         max_replicas=_max_replicas(name, entry, partitions),
+        beside=entry.beside,
     )
 
 
@@ -179,6 +181,9 @@ def volumes(settings: SentrySettings, built: tuple[spec.Service, ...]) -> tuple[
     bound = topics.disk_bound_bytes(kafka_topics(settings))
     if bound is not None:
         sizes["sentry-kafka"] = math.ceil(bound / (1 << 30)) + 2
-    return tuple(spec.Volume(name, sizes[name], shared=count > 1, data=catalog.VOLUMES[name][1],
-                             local=name in catalog.LOCAL_VOLUMES)
+    # With the file store in S3, sentry-data holds only caches (debug and release files being read):
+    # each pod's own, like the other caches of one service.
+    caches = catalog.LOCAL_VOLUMES | ({"sentry-data"} if settings.filestore == "s3" else set())
+    return tuple(spec.Volume(name, sizes[name], shared=count > 1,
+                             data=catalog.VOLUMES[name][1] and name not in caches, local=name in caches)
                  for name, count in users.items())

@@ -9,6 +9,7 @@ Data volumes outlive the stack: they are retained when deleted and protected whe
 
 from __future__ import annotations
 
+import posixpath
 from typing import Optional, Sequence
 
 import pulumi
@@ -18,7 +19,7 @@ from components.platforms.docker import commands, containers, deploy_check, env_
 from components.platforms.docker.containers import require_success
 from components.platforms.docker.settings import DockerSettings
 from components.plugins import PlatformArgs
-from components.spec import AppSpec, ScheduledTask, Service, Task, Workload
+from components.spec import AppSpec, ImageBuild, ScheduledTask, Service, Task, Workload
 
 TYPE = "error-tracking:platforms:Docker"
 HEALTHY_TIMEOUT_SECONDS = 600
@@ -42,14 +43,16 @@ class DockerPlatform(pulumi.ComponentResource):
             f"{name}-network", name=self.prefix, driver="bridge", labels=self._labels("network"),
             opts=self._child,
         )
+        # Images the app asks to build are built on this engine (never pushed); the rest are pulled.
+        self.builds = {b.reference: self._build(b) for b in self.spec.builds}
         self.images = {
             image: docker.RemoteImage(
-                f"{name}-image-{image.replace('/', '-').replace(':', '-').replace('@', '-')}",
+                f"{name}-image-{_label(image)}",
                 name=image,
                 keep_locally=True,
                 opts=self._child,
             )
-            for image in sorted({w.image for w in self.spec.workloads()})
+            for image in sorted({w.image for w in self.spec.workloads()} - set(self.builds))
         }
         self.volumes = {
             v.name: docker.Volume(
@@ -119,6 +122,32 @@ class DockerPlatform(pulumi.ComponentResource):
 
     # --- realization -------------------------------------------------------------------------
 
+    def _build(self, build: ImageBuild) -> docker.Image:
+        """The image built by this engine from the repository's Dockerfile, kept there (no push).
+
+        The provider hashes the context (the Dockerfile and anything beside it) with the build
+        args and rebuilds only when they change; containers run the resulting image ID, so a
+        rebuild replaces them and an unchanged build touches nothing."""
+        return docker.Image(
+            f"{self._name}-build-{_label(build.reference)}",
+            image_name=build.reference,
+            build=docker.DockerBuildArgs(
+                context=build.context,
+                # Relative paths are the project directory's, where Pulumi runs the program.
+                dockerfile=posixpath.join(build.context, build.dockerfile),
+                args=dict(build.args),
+                platform=build.platform,
+            ),
+            skip_push=True,
+            opts=self._child,
+        )
+
+    def _image_id(self, image: str) -> pulumi.Output[str]:
+        if image in self.builds:
+            # For an image built and not pushed, the local image ID (sha256:...).
+            return self.builds[image].repo_digest
+        return self.images[image].image_id
+
     def _owner(self, volume) -> docker.Container:
         """A fresh Docker volume belongs to root: a one-shot container hands it to its owner."""
         return docker.Container(
@@ -137,7 +166,7 @@ class DockerPlatform(pulumi.ComponentResource):
         # Starting after a task is only allowed once it succeeded: the gate fails the update otherwise.
         gates = {f"error-tracking.after.{task}": self._succeeded[task] for task in workload.after}
         common = dict(
-            image=self.images[workload.image].image_id,
+            image=self._image_id(workload.image),
             entrypoints=list(workload.entrypoint) if workload.entrypoint else None,
             envs=containers.envs(workload),
             uploads=containers.uploads(self.spec, workload),
@@ -216,6 +245,10 @@ class DockerPlatform(pulumi.ComponentResource):
 
     def _labels(self, component: str, extra=None) -> list[docker.ContainerLabelArgs]:
         return containers.labels(self.spec.name, self.prefix, component, extra or {})
+
+
+def _label(image: str) -> str:
+    return image.replace('/', '-').replace(':', '-').replace('@', '-')
 
 
 def check(spec: AppSpec, settings: DockerSettings) -> list[str]:

@@ -32,7 +32,29 @@ def check(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
                 f"got {autoscaling.max_replicas}"
             )
     problems.extend(_egress(spec, settings))
+    problems.extend(_shared_claims(spec, settings))
+    if spec.builds:
+        problems.append(f"error-tracking:platform: kubernetes builds no images, and {spec.name} asked for "
+                        f"{', '.join(b.reference for b in spec.builds)}; give {spec.name} a pushed image instead")
     return problems
+
+
+def _shared_claims(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
+    """A claim several pods mount at once needs a ReadWriteMany class; the cluster's default class
+    (EKS, GKE, AKS, k3s, Longhorn) serves ReadWriteOnce only, and the pods would stay Pending."""
+    if settings.shared_storage_class:
+        return []
+    spec = spec.for_platform("kubernetes")
+    shared = [v for v in spec.volumes if v.shared and not v.local]
+    if not shared:
+        return []
+    mounters = {v.name: sorted({w.name for w in spec.workloads() if any(m.volume == v.name for m in w.mounts)})
+                for v in shared}
+    listed = "; ".join(f"{dns_label(v.name, 'volume')} (mounted by {', '.join(mounters[v.name])})" for v in shared)
+    return [f"{PREFIX}.sharedStorageClass: is required: {spec.name} mounts {listed} from several pods at once, "
+            "which needs a ReadWriteMany StorageClass (NFS, EFS, Filestore, Azure Files; MicroK8s' hostpath on "
+            "one node). The cluster's default class on EKS, GKE, AKS, k3s and Longhorn serves ReadWriteOnce "
+            "only, so those pods would stay Pending; set kubernetes.sharedStorageClass to a ReadWriteMany class"]
 
 
 def _egress(spec: AppSpec, settings: KubernetesSettings) -> list[str]:

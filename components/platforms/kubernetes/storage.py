@@ -114,8 +114,10 @@ def never_secret(value: pulumi.Input[str], what: str) -> pulumi.Input[str]:
     return pulumi.Output.all(output, checked).apply(lambda values: str(values[0]))
 
 
-def pod_volumes(ctx: Context, w: Workload, templated: Sequence[str] = ()) -> tuple[list[dict], dict[str, str], list[dict]]:
-    """Pod volumes (claims, files, scratch), volume names by the app's volume, and extra mounts."""
+def pod_volumes(ctx: Context, w: Workload, templated: Sequence[str] = (),
+                prefix: str = "") -> tuple[list[dict], dict[str, str], list[dict]]:
+    """Pod volumes (claims, files, scratch), volume names by the app's volume, and extra mounts;
+    `prefix` names the files' and scratch's volumes of a second container in the same pod."""
     volumes: list[dict] = []
     names: dict[str, str] = {}
     for m in w.mounts:
@@ -131,7 +133,7 @@ def pod_volumes(ctx: Context, w: Workload, templated: Sequence[str] = ()) -> tup
     mounts: list[dict] = []
     for index, f in enumerate(w.files):
         file = ctx.spec.file(f.file)
-        volume = f"file-{index}"
+        volume = f"{prefix}file-{index}"
         source = dns_label(file.name, "file")
         items = [{"key": FILE_KEY, "path": FILE_KEY}]
         if file.secret:
@@ -140,7 +142,7 @@ def pod_volumes(ctx: Context, w: Workload, templated: Sequence[str] = ()) -> tup
             volumes.append({"name": volume, "config_map": {"name": source, "items": items, "default_mode": 0o444}})
         mounts.append({"name": volume, "mount_path": f.path, "sub_path": FILE_KEY, "read_only": True})
     for index, s in enumerate(w.scratch):
-        volume = f"scratch-{index}"
+        volume = f"{prefix}scratch-{index}"
         empty_dir: dict[str, Any] = {"size_limit": f"{s.size_mb}Mi"}
         if s.memory:
             empty_dir["medium"] = "Memory"
