@@ -5,8 +5,10 @@ components.operations does the work; this module says what Sentry's are. Order o
 Postgres dump, then the ClickHouse backup (its task waits for that dump), then the set naming both
 (`sentry-<stamp>.set`). Before an upgrade: the Postgres dump, then the ClickHouse backup, then
 Snuba's and Sentry's migrations. Stores under `sentry.external` are backed up by their operators:
-nothing here touches them. The node store is in Postgres by default, so the dump holds event
-bodies; an S3 node store (`sentry.nodestoreImage`) keeps them in the bucket, outside these sets.
+nothing here touches them. With the S3 node store (the default where the platform builds Sentry's
+image, or `sentry.nodestoreImage`) event payloads, and where no volume is shared uploaded files,
+live in SeaweedFS (or the operator's S3), outside these sets: the README says how to keep them
+safe. With the Postgres node store the dump holds the payloads too.
 """
 
 from __future__ import annotations
