@@ -18,11 +18,14 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+import pulumi
+
 from components import stores
+from components.apps.sentry import storage
 from components.apps.sentry.files.clickhouse import render_clickhouse_backup_disk
 from components.apps.site import Site
 from components.operations import alerting, clickhouse, describe, files
-from components.spec import ConfigFile, FileMount, Service, Task
+from components.spec import ConfigFile, FileMount, ScheduledTask, Service, Task
 
 # nginx answers /_health/ by asking web (files/nginx.py): the whole path a user's request takes.
 HEALTH_URL = "http://nginx:80/_health/"
@@ -30,6 +33,22 @@ DATABASE = "postgres"  # Sentry's database, user and host in the bundled Postgre
 SET_NAME = "sentry"
 # The install steps that change what the backups hold: they wait for the pre-upgrade backups.
 MIGRATIONS = ("snuba-bootstrap", "sentry-upgrade")
+# The node store's and the file store's buckets on the bundled SeaweedFS are outside the backup
+# sets; with `backup.offsite` this task copies them there too, beside the sets, with the same
+# rclone image and remote (no script of the backups changes). Payloads expire there as here.
+OFFSITE_OBJECTS = "offsite-objects"
+OFFSITE_OBJECTS_SCRIPT = """\
+set -eu
+tuning="--config /dev/null --transfers 4 --checkers 4 --buffer-size 0 --s3-upload-concurrency 1 --s3-chunk-size 5M --s3-no-check-bucket"
+base="offsite:$OFFSITE_BUCKET${OFFSITE_PREFIX:+/$OFFSITE_PREFIX}/sentry-objects"
+for bucket in $OBJECT_BUCKETS; do
+  rclone copy "store:$bucket" "$base/$bucket" $tuning --stats-one-line -v
+done
+for bucket in $EXPIRING_BUCKETS; do
+  rclone delete "$base/$bucket" --min-age "${EXPIRY_DAYS}d" $tuning -v
+done
+echo "objects of $OBJECT_BUCKETS copied to $base"
+"""
 BACKUP_DISK_FILE = "clickhouse-backups-xml"
 BACKUP_DISK_PATH = "/etc/clickhouse-server/config.d/backups.xml"
 
@@ -69,14 +88,14 @@ def operations(site: Site, settings, services: Sequence[Service], secrets) -> Op
     server = deployed.get("clickhouse")
     backups = backup is not None and backup.enabled and (postgres or server) is not None
     if backups:
-        _backups(ops, site, settings, postgres, server, secrets)
+        _backups(ops, site, settings, postgres, server, secrets, "seaweedfs" in deployed)
     if site.alerts is not None and site.alerts.any_target:
         _watchdog(ops, site, settings, deployed, postgres is not None and backups, server is not None and backups)
     return ops
 
 
 def _backups(ops: Operations, site: Site, settings, postgres: Optional[Service], server: Optional[Service],
-             secrets) -> None:
+             secrets, store_deployed: bool) -> None:
     backup = site.backup
     protected = describe.Protected(
         settings.version,
@@ -105,10 +124,38 @@ def _backups(ops: Operations, site: Site, settings, postgres: Optional[Service],
     if offsite is not None:
         ops.scheduled.append(offsite)
         ops.files.append(files.script_file("offsite.sh"))
+        objects = _offsite_objects(offsite, settings, secrets, store_deployed)
+        if objects is not None:
+            ops.scheduled.append(objects)
     ops.files.append(files.script_file("health.sh"))
     # Several lists mount the same script: one file each.
     ops.files[:] = list({f.name: f for f in ops.files}.values())
     ops.volumes.append(describe.backups_volume(owner=clickhouse.CLICKHOUSE_UID, shared=server is not None))
+
+
+def _offsite_objects(offsite: ScheduledTask, settings, secrets, store_deployed: bool) -> Optional[ScheduledTask]:
+    """The bundled SeaweedFS's buckets copied to the off-site remote (the dumps' task is the model:
+    same image, remote, schedule and limits); objects of expiring buckets are deleted there after
+    the event retention, as the bucket's own lifecycle does here."""
+    buckets = storage.buckets(settings)
+    if not store_deployed or not buckets:
+        return None
+    remote = {k: v for k, v in offsite.env.items() if k.startswith("RCLONE_CONFIG_OFFSITE_") or
+              k in ("OFFSITE_BUCKET", "OFFSITE_PREFIX", "GOMEMLIMIT", "HOME", "XDG_CACHE_HOME")}
+    return dataclasses.replace(
+        offsite,
+        name=OFFSITE_OBJECTS,
+        command=("sh", "-c", OFFSITE_OBJECTS_SCRIPT),
+        env={**remote, "RCLONE_CONFIG_STORE_TYPE": "s3", "RCLONE_CONFIG_STORE_PROVIDER": "SeaweedFS",
+             "RCLONE_CONFIG_STORE_ENDPOINT": "http://seaweedfs:8333", "RCLONE_CONFIG_STORE_ENV_AUTH": "false",
+             "OBJECT_BUCKETS": " ".join(name for name, _ in buckets),
+             "EXPIRING_BUCKETS": " ".join(name for name, expires in buckets if expires),
+             "EXPIRY_DAYS": str(settings.event_retention_days)},
+        secret_env={**offsite.secret_env,
+                    "RCLONE_CONFIG_STORE_ACCESS_KEY_ID": pulumi.Output.secret(secrets.object_store_access_key),
+                    "RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY": pulumi.Output.secret(secrets.object_store_secret_key)},
+        files=(), mounts=(), health=None, depends_on=("seaweedfs",), connects_to=("seaweedfs",),
+    )
 
 
 def _clickhouse(ops: Operations, settings, server: Service, secrets, backup, paired: bool) -> None:
