@@ -201,3 +201,15 @@ def test_clickhouse_and_the_backup_jobs_share_the_backups_claim(kubernetes):
 def test_no_secret_reaches_kubernetes_state_in_clear(kubernetes):
     for secret in (HEX32, BOT_TOKEN, STORAGE_SECRET):
         assert not [d.name for d in kubernetes.declared if any(secret in s for s in plain_strings(d.raw))], secret
+
+
+def test_the_object_stores_off_site_copy_gets_its_keys_from_a_secret_only(kubernetes):
+    # tests/test_sentry_offsite_objects.py: what it copies; here, where its keys live on a cluster
+    plain = kubernetes.one("ConfigMap", "offsite-objects-env").inputs["data"]
+    secret = kubernetes.one("Secret", "offsite-objects-env")
+    assert plain["RCLONE_CONFIG_STORE_ENDPOINT"] == "http://seaweedfs:8333" and plain["OBJECT_BUCKETS"] == "files"
+    assert {"RCLONE_CONFIG_STORE_ACCESS_KEY_ID", "RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY",
+            "RCLONE_CONFIG_OFFSITE_SECRET_ACCESS_KEY"} <= set(secret.inputs["stringData"])
+    assert secret.secret("stringData") and not [k for k in plain if "ACCESS_KEY" in k]
+    (rule,) = [r for r in kubernetes.one("NetworkPolicy", "seaweedfs-traffic").inputs["spec"]["ingress"]]
+    assert "offsite-objects" in rule["from"][0]["podSelector"]["matchExpressions"][0]["values"]
