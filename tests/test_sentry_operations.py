@@ -165,8 +165,10 @@ def test_every_object_of_the_operations_is_valid_kubernetes(kubernetes):
 
 def test_the_cronjobs_run_the_halves_together_and_the_drills_monthly(kubernetes):
     schedules = {c.object_name: c.inputs["spec"]["schedule"] for c in kubernetes.of_kind("CronJob")}
+    # the object store's buckets go off-site with the dumps (tests/test_sentry_offsite_objects.py)
     assert schedules == {"backup": "0 3 * * *", "clickhouse-backup": "0 3 * * *", "offsite": "0 4 * * *",
-                         "drill": "0 5 1 * *", "clickhouse-drill": "0 5 1 * *", "watchdog": "*/5 * * * *"}
+                         "offsite-objects": "0 4 * * *", "drill": "0 5 1 * *", "clickhouse-drill": "0 5 1 * *",
+                         "watchdog": "*/5 * * * *"}
 
 
 def test_the_watchdog_follows_every_backup_cronjob_and_nothing_else(kubernetes):
