@@ -286,3 +286,11 @@ def test_payloads_never_go_back_from_s3_to_postgres_through_the_program():
     before = {"deployed": {"app": "sentry", "version": "26.8.0", "nodestore": "s3", "filestore": "filesystem"}}
     message = refused({**SENTRY, "sentry": {"nodestore": "postgres"}}, previous=before, preview=True)
     assert "error-tracking:sentry.nodestore: this stack keeps event payloads in S3" in message
+
+
+def test_sizing_a_seaweedfs_that_nothing_uses_is_refused_by_name():
+    sized = on({"nodestore": "postgres", "resources": {"seaweedfs": {"memoryMb": 512}}}, DOCKER)
+    (problem,) = storage.problems(sized)
+    assert problem.startswith("error-tracking:sentry.resources.seaweedfs: SeaweedFS is not deployed")
+    assert storage.problems(on({"resources": {"seaweedfs": {"memoryMb": 512}}}, DOCKER)) == []  # payloads in it
+    assert storage.problems(on({}, DOCKER)) == [] and on({}, DOCKER).sized == frozenset()

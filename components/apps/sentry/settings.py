@@ -147,6 +147,8 @@ class SentrySettings:
     nodestore_choice: Optional[str] = None
     filestore_choice: Optional[str] = None
     capabilities: frozenset[str] = frozenset()
+    # Services the operator sized (`resources.<service>`): one left out later is refused by name.
+    sized: frozenset[str] = frozenset()
 
     @property
     def nodestore(self) -> str:
@@ -210,12 +212,15 @@ def parse_settings(section: Section, problems: Problems) -> SentrySettings:
     replicas = _replicas(workers.section("replicas"), profile, present)
     workers.finish()
     kafka = _kafka(section.section("kafka"))
-    resources = _resources(section.section("resources"), profile, present, concurrency)
+    sizes = section.section("resources")
+    resources = _resources(sizes, profile, present, concurrency)
     env = extra_env(section, {name: "the matching sentry setting" for name in MANAGED_ENV})
     section.finish()
     return SentrySettings(version, profile, retention, nodestore_image, mail, concurrency, launchpad, replicas,
                           kafka, resources, external, env, secret=section.secret,
-                          internal_networks=internal_networks, nodestore_choice=nodestore, filestore_choice=filestore)
+                          internal_networks=internal_networks, nodestore_choice=nodestore, filestore_choice=filestore,
+                          sized=frozenset(k for k in sizes.data if k in resources) if isinstance(sizes.data, dict)
+                          else frozenset())
 
 
 def _networks(section: Section, key: str) -> tuple[str, ...]:

@@ -77,6 +77,9 @@ def problems(settings: SentrySettings) -> list[str]:
             f"{KEY}.external.s3: nothing would use it: {nodes}, uploaded files stay on sentry-data "
             f"(sentry.filestore is filesystem) and profile {settings.profile} keeps no profiles; remove it, or "
             "set sentry.filestore to s3 (or give sentry.nodestoreImage) so that Sentry keeps data there")
+    if "seaweedfs" in settings.sized and "seaweedfs" not in settings.deployed_services and not settings.external.s3:
+        found.append(f"{KEY}.resources.seaweedfs: SeaweedFS is not deployed: nothing keeps data in it (event payloads "
+                     f"in Postgres, files on sentry-data, profile {settings.profile}); remove the setting")
     return found
 
 

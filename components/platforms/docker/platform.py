@@ -4,7 +4,8 @@ Long-running services: `restart: unless-stopped`, memory and CPU limits, json-fi
 a health check, and creation only after the services they depend on are healthy. One-shot tasks
 run to completion (the provider attaches and waits); a task that fails stops everything that
 comes after it, with a message naming it. Only the entrypoint is published, on bindAddress:port.
-Data volumes outlive the stack: they are retained when deleted and protected when asked.
+Data volumes outlive the stack: they are retained when deleted and protected when asked. Images
+the app asks to build (AppSpec.builds) are built by the same engine and never pushed.
 """
 
 from __future__ import annotations
