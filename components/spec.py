@@ -425,7 +425,7 @@ def _problems(spec: AppSpec):
         for m in w.mounts:
             volume = next((v for v in spec.volumes if v.name == m.volume), None)
             if volume is not None and volume.local and m.volume not in {h.volume for h in host.mounts}:
-                yield f"{w.name}: its local volume {m.volume!r} is not one of {w.beside!r}'s"
+                yield f"{w.name}: its local volume {m.volume!r} is not mounted by {w.beside!r}, which it runs beside"
     if spec.entrypoint.service not in services:
         yield f"entrypoint service {spec.entrypoint.service!r} is unknown"
     elif spec.entrypoint.port not in [p.number for p in spec.service(spec.entrypoint.service).ports]:
