@@ -105,6 +105,9 @@ class Volume:
     # The uid/gid that must own the volume's root (a fresh Docker volume is root's, and a non-root
     # process cannot write it); None: whatever the image's own directory at the mount point has.
     owner: Optional[int] = None
+    # A shared volume that one stateful service keeps mounted: the other workloads that mount it
+    # run where that service runs (Kubernetes: one ReadWriteOnce claim, pods placed on its node).
+    holder: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -411,6 +414,11 @@ def _problems(spec: AppSpec):
                 yield f"{where} replicas {w.replicas} outside 1..{w.max_replicas or 'any'}"
             if w.stateful and w.scalable:
                 yield f"{where} a stateful service runs one replica (max_replicas=1)"
+    for v in spec.volumes:
+        held = next((s for s in spec.services if s.name == v.holder), None)
+        if v.holder is not None and (held is None or not held.stateful or not v.shared or v.local
+                                     or v.name not in {m.volume for m in held.mounts}):
+            yield f"volume {v.name!r}: its holder {v.holder!r} must be a stateful service that mounts it (a shared volume)"
     references = [b.reference for b in spec.builds]
     for reference in sorted({r for r in references if references.count(r) > 1}):
         yield f"image {reference!r} is built twice"

@@ -36,10 +36,9 @@ BASE = {
 }
 ERRORS_ONLY = {
     **BASE,
-    # ClickHouse's server and the backup jobs share the backups claim: ReadWriteMany.
-    "kubernetes": {"namespace": "sentry", "sharedStorageClass": "nfs-rwx",
-                   "ingress": {"className": "nginx", "clusterIssuer": "letsencrypt-prod",
-                               "controllerNamespace": "ingress-nginx"}},
+    # No sharedStorageClass: a default install shares no claim across nodes.
+    "kubernetes": {"namespace": "sentry", "ingress": {"className": "nginx", "clusterIssuer": "letsencrypt-prod",
+                                                      "controllerNamespace": "ingress-nginx"}},
     "sentry": {"internalNetworks": [POD_CIDR],
                "mail": {"host": "smtp.example.com", "port": 587, "useTls": True, "username": "sentry",
                         "password": MAIL_PASSWORD}},

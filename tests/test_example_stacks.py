@@ -137,10 +137,9 @@ def test_microk8s_keeps_data_on_hostpath_treats_its_pod_cidr_as_internal_and_giv
     deployment = deployed["sentry-microk8s.yaml"][0]
     assert {c.inputs["spec"]["storageClassName"] for c in deployment.of_kind("PersistentVolumeClaim")} == \
         {"microk8s-hostpath"}
-    # Uploaded files in the bundled SeaweedFS: the one shared claim is the backups volume.
-    shared = {c.object_name for c in deployment.of_kind("PersistentVolumeClaim")
-              if c.inputs["spec"]["accessModes"] == ["ReadWriteMany"]}
-    assert shared == {"backups"}
+    # Uploaded files in the bundled SeaweedFS, the backup jobs on ClickHouse's node: nothing shared.
+    assert {c.inputs["spec"]["accessModes"][0] for c in deployment.of_kind("PersistentVolumeClaim")} == \
+        {"ReadWriteOnce"}
     conf = deployment.one("ConfigMap", "sentry-conf-py").inputs["data"]["content"]
     assert "INTERNAL_SYSTEM_IPS = ('10.1.0.0/16',)" in conf
     assert {j.inputs["spec"]["activeDeadlineSeconds"] for j in deployment.of_kind("Job")} == {3600}

@@ -29,9 +29,8 @@ from tests.sentry_kubernetes_cases import names
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / storage.NODESTORE_CONTEXT / "Dockerfile"
 SENTRY = {"app": "sentry"}
-K8S = {"app": "sentry", "platform": "kubernetes", "sentry": {"internalNetworks": ["10.1.0.0/16"]},
-       # ClickHouse's server and the backup jobs share the backups claim (README: Kubernetes)
-       "kubernetes": {"sharedStorageClass": "nfs-rwx"}}
+# No kubernetes.sharedStorageClass: a default install shares no claim across nodes.
+K8S = {"app": "sentry", "platform": "kubernetes", "sentry": {"internalNetworks": ["10.1.0.0/16"]}}
 SENTRY_SHAPED = {n for n, e in catalog.CATALOG.items() if e.shape == catalog.SENTRY}
 IMAGE = "docker:index/image:Image"
 # The tasks that run as `web` (install.BASE): everything but the bucket client.
@@ -189,7 +188,7 @@ def test_kubernetes_keeps_payloads_in_postgres_and_files_in_seaweedfs_by_default
 def test_no_claim_is_shared_and_the_caches_live_in_each_pod(kubernetes):
     claims = {c.object_name: c.inputs["spec"]["accessModes"] for c in kubernetes.of_kind("PersistentVolumeClaim")}
     assert not {"sentry-data", "sentry-symbolicator"} & set(claims)
-    assert {n for n, modes in claims.items() if modes == ["ReadWriteMany"]} == {"backups"}
+    assert {modes[0] for modes in claims.values()} == {"ReadWriteOnce"} and "backups" in claims
     for name in ("web", "events-consumer", "taskworker"):
         assert {"name": "sentry-data", "emptyDir": {"sizeLimit": "20Gi"}} in pod_spec(
             kubernetes.one("Deployment", name))["volumes"], name
@@ -230,7 +229,7 @@ def test_s3_payloads_without_an_image_on_kubernetes_are_refused_with_what_to_do(
 
 
 def test_files_kept_on_sentry_data_need_a_read_write_many_class():
-    keep = {**K8S, "sentry": {**K8S["sentry"], "filestore": "filesystem"}, "kubernetes": {}}
+    keep = {**K8S, "sentry": {**K8S["sentry"], "filestore": "filesystem"}}
     message = refused(keep)
     assert "error-tracking:kubernetes.sharedStorageClass: is required" in message and "sentry-data" in message
     deployment = deploy({**keep, "kubernetes": {"sharedStorageClass": "nfs-rwx"}})
@@ -258,7 +257,8 @@ def test_an_existing_kubernetes_stack_is_not_moved_off_its_files_silently():
     assert "pulumi config set --path sentry.filestore filesystem" in message
     assert "Moving Sentry's files to S3" in message
     # saying where they are goes ahead
-    kept = deploy({**K8S, "sentry": {**K8S["sentry"], "filestore": "filesystem"}}, previous=before)
+    kept = deploy({**K8S, "sentry": {**K8S["sentry"], "filestore": "filesystem"},
+                   "kubernetes": {"sharedStorageClass": "nfs-rwx"}}, previous=before)
     assert kept.outputs["deployed"]["filestore"] == "filesystem"
 
 

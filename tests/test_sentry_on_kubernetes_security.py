@@ -139,9 +139,9 @@ def test_no_volume_is_shared_but_the_backups_and_the_stores_stay_on_block_storag
     assert all(spec["accessModes"] == ["ReadWriteOnce"] for spec in claims.values()), claims
     assert {"name": "sentry-data", "emptyDir": {"sizeLimit": "20Gi"}} in pod_spec(deployment.one("Deployment", "web"))[
         "volumes"]
-    # With the bundled ClickHouse its server and the backup jobs share the backups claim.
+    # With the bundled ClickHouse its server and the backup jobs share the backups claim on its node.
     backups = deployments["errors-only"].one("PersistentVolumeClaim", "backups").inputs["spec"]
-    assert backups["accessModes"] == ["ReadWriteMany"] and backups["storageClassName"] == "nfs-rwx"
+    assert backups["accessModes"] == ["ReadWriteOnce"] and "storageClassName" not in backups
     (template,) = deployment.one("StatefulSet", "taskbroker").inputs["spec"]["volumeClaimTemplates"]
     assert template["spec"]["accessModes"] == ["ReadWriteOnce"] and template["spec"]["storageClassName"] == "fast-ssd"
 

@@ -31,8 +31,7 @@ def docker():
 
 @pytest.fixture(scope="module")
 def kubernetes():
-    # ClickHouse's server writes its archives on the backups claim the jobs read: ReadWriteMany.
-    return deploy({**OPERATIONS, "platform": "kubernetes", "kubernetes": {"sharedStorageClass": "nfs-rwx"}})
+    return deploy({**OPERATIONS, "platform": "kubernetes"})
 
 
 def container(deployment, name):
@@ -190,13 +189,25 @@ def test_alert_mail_goes_through_the_bundled_relay_and_nowhere_else_on_port_25(k
     assert {"watchdog", "alert-test"} <= set(allowed["from"][0]["podSelector"]["matchExpressions"][0]["values"])
 
 
-def test_clickhouse_and_the_backup_jobs_share_the_backups_claim(kubernetes):
+def test_clickhouse_and_the_backup_jobs_share_the_backups_claim_on_clickhouses_node(kubernetes):
+    # ReadWriteOnce serves every pod of one node: the jobs are placed beside the server, so the
+    # claim needs no ReadWriteMany class (none is configured here).
     claim = kubernetes.one("PersistentVolumeClaim", "backups")
-    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteOnce"]
+    # a ReadWriteMany claim an earlier release made stays as it is (the fields are immutable)
+    assert claim.options["ignore_changes"] == ["spec.accessModes", "spec.storageClassName"]
     server = pod(kubernetes.one("StatefulSet", "clickhouse"))
+    beside = {"labelSelector": {"matchLabels": kubernetes.one("StatefulSet", "clickhouse").inputs["spec"][
+        "selector"]["matchLabels"]}, "topologyKey": "kubernetes.io/hostname"}
+    mounting = [d for d in kubernetes.of_kind("CronJob") + kubernetes.of_kind("Job")
+                if {"name": "backups", "persistentVolumeClaim": {"claimName": "backups"}} in pod(d).get("volumes", [])]
+    assert {d.object_name.split("-")[0] for d in mounting} >= {"backup", "drill", "offsite", "clickhouse",
+                                                               "pre"}
+    for d in mounting:
+        assert pod(d)["affinity"] == {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [beside]}}, \
+            d.object_name
+    assert "affinity" not in server and "affinity" not in pod(kubernetes.one("Deployment", "web"))
     job = pod(kubernetes.one("CronJob", "clickhouse-backup"))
-    for spec in (server, job):
-        assert {"name": "backups", "persistentVolumeClaim": {"claimName": "backups"}} in spec["volumes"]
     assert job["securityContext"]["fsGroup"] == 101 and job["containers"][0]["securityContext"]["runAsUser"] == 101
 
 

@@ -130,3 +130,14 @@ def test_a_platform_gets_the_builds_its_workloads_run_and_the_helpers_of_a_servi
     assert spec.for_platform("docker").builds == (build,) and spec.for_platform("kubernetes").builds == ()
     assert spec.build_of("demo/tool:1") == build and spec.build_of("x:1") is None
     assert [s.name for s in spec.helpers_of("web")] == ["cleaner"] and spec.helpers_of("cleaner") == ()
+
+
+def test_a_volume_held_by_a_service_must_be_its_stateful_mount():
+    held = Volume("backups", 1, shared=True, holder="db")
+    db = Service("db", "x:1", SMALL, stateful=True, mounts=(Mount("backups", "/backups"),))
+    job = Task("backup", "x:1", SMALL, mounts=(Mount("backups", "/backups"),))
+    app(db, job, volumes=(held,)).validate()
+    for wrong in (Service("db", "x:1", SMALL, mounts=(Mount("backups", "/backups"),)),  # not stateful
+                  Service("db", "x:1", SMALL, stateful=True)):  # does not mount it
+        with pytest.raises(ValueError, match="volume 'backups': its holder 'db' must be a stateful service"):
+            app(wrong, job, volumes=(held,)).validate()

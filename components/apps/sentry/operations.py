@@ -130,7 +130,9 @@ def _backups(ops: Operations, site: Site, settings, postgres: Optional[Service],
     ops.files.append(files.script_file("health.sh"))
     # Several lists mount the same script: one file each.
     ops.files[:] = list({f.name: f for f in ops.files}.values())
-    ops.volumes.append(describe.backups_volume(owner=clickhouse.CLICKHOUSE_UID, shared=server is not None))
+    volume = describe.backups_volume(owner=clickhouse.CLICKHOUSE_UID, shared=server is not None)
+    # ClickHouse's server keeps it mounted: the backup jobs run on its node, one ReadWriteOnce claim.
+    ops.volumes.append(dataclasses.replace(volume, holder="clickhouse") if server else volume)
 
 
 def _offsite_objects(offsite: ScheduledTask, settings, secrets, store_deployed: bool) -> Optional[ScheduledTask]:

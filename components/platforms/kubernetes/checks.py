@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from components.platforms.kubernetes.naming import dns_label
 from components.platforms.kubernetes.settings import API_SERVER, KubernetesSettings
+from components.platforms.kubernetes.storage import across_nodes
 from components.spec import AppSpec, Task
 
 PREFIX = "error-tracking:kubernetes"
@@ -45,7 +46,7 @@ def _shared_claims(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
     if settings.shared_storage_class:
         return []
     spec = spec.for_platform("kubernetes")
-    shared = [v for v in spec.volumes if v.shared and not v.local]
+    shared = [v for v in spec.volumes if across_nodes(v)]
     if not shared:
         return []
     mounters = {v.name: sorted({w.name for w in spec.workloads() if any(m.volume == v.name for m in w.mounts)})

@@ -56,12 +56,12 @@ def service(ctx: Context, s: Service, claims, files) -> None:
     helper_deps, checksum = _helpers(ctx, s, containers, volumes, checksum, claims, files)
     template = {
         "metadata": {"labels": ctx.template_labels(component), "annotations": {"checksum/config": checksum}},
-        "spec": pods.pod_spec(
+        "spec": {**pods.pod_spec(
             s,
             containers,
             volumes=volumes,
             service_account=granted[0] if granted else None,
-        ),
+        ), **storage.colocation(ctx, s)},
     }
     deps = [*env_deps, *_file_deps(s, files), *ctx.after(s), *_claim_deps(ctx, s, claims),
             *(granted[1] if granted else ()), *helper_deps]
@@ -199,8 +199,8 @@ def task(ctx: Context, t: Task, claims, files) -> Optional[tuple[k8s.batch.v1.Jo
         # No ttlSecondsAfterFinished: the finished Job must stay, or Pulumi would recreate it.
         "template": {
             "metadata": {"labels": ctx.template_labels(component)},
-            "spec": pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
-                                  service_account=service_account),
+            "spec": {**pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
+                                     service_account=service_account), **storage.colocation(ctx, t)},
         },
     }
     # The whole Job (immutable once created) plus the env values it reads: any change is a new run.
@@ -246,8 +246,8 @@ def scheduled(ctx: Context, t: ScheduledTask, claims, files) -> None:
                     "active_deadline_seconds": ctx.settings.task_timeout_seconds,
                     "template": {
                         "metadata": {"labels": ctx.template_labels(component)},
-                        "spec": pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
-                                              service_account=service_account),
+                        "spec": {**pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
+                                                 service_account=service_account), **storage.colocation(ctx, t)},
                     },
                 },
             },
