@@ -117,6 +117,7 @@ def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -
         post_deploy_check=post_deploy_check,
         backup=backup,
         alerts=alerts,
+        platform_capabilities=platforms.get(platform).capabilities if platform else frozenset(),
     )
 
 

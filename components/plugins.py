@@ -68,6 +68,8 @@ class App(Protocol):
     spec: AppSpec
     report_task: str
     admin_password: pulumi.Output[str]
+    # Optional `deployed_facts: Mapping[str, str]`: where the app keeps its data, exported with the
+    # stack's output `deployed` so that its next deployment can refuse to strand it.
 
     def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
         """project name -> DSN, from the bootstrap task's output (secret)."""
@@ -89,6 +91,8 @@ class Plugin:
     # Platforms: the DSN target kinds they deliver to, by configuration key (`envFile`), each
     # with the parser of its section; the parsed value must be hashable (duplicates are refused).
     dsn_targets: Mapping[str, Callable[[Section], Any]] = field(default_factory=dict)
+    # Platforms: what they can do beyond realizing a description (components.spec.BUILDS_IMAGES...).
+    capabilities: frozenset[str] = frozenset()
     # Set while a name is reserved but not built yet: the reason, shown to the operator.
     unsupported: Optional[str] = None
 

@@ -72,6 +72,8 @@ class StackSettings:
     # watchdog's alert targets (components.operations).
     backup: Optional[BackupSettings] = None
     alerts: Optional[AlertSettings] = None
+    # What the chosen platform can do (components.spec.BUILDS_IMAGES...): apps ask this, never its name.
+    platform_capabilities: frozenset[str] = frozenset()
 
     @property
     def bootstrapped_projects(self) -> tuple[Project, ...]:

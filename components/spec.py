@@ -25,6 +25,13 @@ import pulumi
 
 NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
+# What a platform can do beyond realizing a description (components.plugins.Plugin.capabilities).
+# An app may describe itself differently where one is missing, without naming the platform.
+# BUILDS_IMAGES: builds `AppSpec.builds` on the engine that runs the workloads.
+# SHARES_VOLUMES: any number of workloads mount one volume at once, at no cost (one host).
+BUILDS_IMAGES = "builds-images"
+SHARES_VOLUMES = "shares-volumes"
+
 
 @dataclass(frozen=True)
 class HttpProbe:
@@ -129,6 +136,23 @@ class Volume:
     # Set when `size_gb` is the least the app needs (what it must hold, and why): platforms refuse
     # an operator's smaller size with this reason.
     minimum_reason: Optional[str] = None
+    # A shared volume that one stateful service keeps mounted: the other workloads that mount it
+    # run where that service runs (Kubernetes: one ReadWriteOnce claim, pods placed on its node).
+    holder: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """An image built from a Dockerfile kept in this repository, by a platform that builds images
+    (BUILDS_IMAGES); workloads run it by naming `reference`. `context` is a directory relative to
+    the project root (where Pulumi.yaml is) holding only what the build reads; `platform` None
+    builds for the engine's own architecture."""
+
+    reference: str
+    context: str
+    dockerfile: str = "Dockerfile"
+    args: Mapping[str, str] = field(default_factory=dict)
+    platform: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +270,9 @@ class Workload:
     # Platforms with an API grant exactly that; the others ignore both.
     watches: tuple[str, ...] = ()
     state_object: Optional[str] = None
+    # A helper of service `beside` that shares its local volumes (a cache cleaner): platforms that
+    # group containers (Kubernetes pods) run it in every pod of that service, the others beside it.
+    beside: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -326,6 +353,15 @@ class AppSpec:
     scheduled: tuple[ScheduledTask, ...] = ()
     files: tuple[ConfigFile, ...] = ()
     stops: tuple[StopFirst, ...] = ()
+    # Images the platform builds (BUILDS_IMAGES) instead of pulling, by the reference workloads name.
+    builds: tuple[ImageBuild, ...] = ()
+
+    def build_of(self, image: str) -> Optional[ImageBuild]:
+        return next((b for b in self.builds if b.reference == image), None)
+
+    def helpers_of(self, service: str) -> tuple[Service, ...]:
+        """The services that run beside `service` (Workload.beside), in description order."""
+        return tuple(s for s in self.services if s.beside == service)
 
     def service(self, name: str) -> Service:
         return _by_name(self.services, name)
@@ -378,8 +414,9 @@ class AppSpec:
         files = tuple(f for f in self.files if any(m.file == f.name for w in kept for m in w.files))
         names = {s.name for s in services}
         stops = tuple(dataclasses.replace(s, services=tuple(n for n in s.services if n in names)) for s in self.stops)
+        builds = tuple(b for b in self.builds if any(w.image == b.reference for w in kept))
         return dataclasses.replace(self, services=services, tasks=tasks, scheduled=scheduled, volumes=volumes,
-                                   files=files, stops=stops)
+                                   files=files, stops=stops, builds=builds)
 
     def validate(self) -> None:
         """Catch an inconsistent description early, with a message that names the culprit."""
@@ -440,6 +477,26 @@ def _problems(spec: AppSpec):
                 yield f"{where} replicas {w.replicas} outside 1..{w.max_replicas or 'any'}"
             if w.stateful and w.scalable:
                 yield f"{where} a stateful service runs one replica (max_replicas=1)"
+    for v in spec.volumes:
+        held = next((s for s in spec.services if s.name == v.holder), None)
+        if v.holder is not None and (held is None or not held.stateful or not v.shared or v.local
+                                     or v.name not in {m.volume for m in held.mounts}):
+            yield f"volume {v.name!r}: its holder {v.holder!r} must be a stateful service that mounts it (a shared volume)"
+    references = [b.reference for b in spec.builds]
+    for reference in sorted({r for r in references if references.count(r) > 1}):
+        yield f"image {reference!r} is built twice"
+    for w in spec.workloads():
+        if w.beside is None:
+            continue
+        host = next((s for s in spec.services if s.name == w.beside), None)
+        if not isinstance(w, Service) or host is None or host.beside is not None or w.ports or w.stateful:
+            yield f"{w.name}: runs beside {w.beside!r}, which must be a service that runs beside none (and the " \
+                  "helper a service without ports or data of its own)"
+            continue
+        for m in w.mounts:
+            volume = next((v for v in spec.volumes if v.name == m.volume), None)
+            if volume is not None and volume.local and m.volume not in {h.volume for h in host.mounts}:
+                yield f"{w.name}: its local volume {m.volume!r} is not mounted by {w.beside!r}, which it runs beside"
     if spec.entrypoint.service not in services:
         yield f"entrypoint service {spec.entrypoint.service!r} is unknown"
     elif spec.entrypoint.port not in [p.number for p in spec.service(spec.entrypoint.service).ports]:

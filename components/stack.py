@@ -54,8 +54,11 @@ class ErrorTracking(pulumi.ComponentResource):
         self.auth_token = pulumi.Output.secret(self.app.auth_token(report))
         every_dsn = pulumi.Output.secret(self.app.dsns(report))
         # What this stack runs: the next deployment reads it back (upgrade paths).
+        # An app may add facts of its own (where its data lives), a platform what it checks against
+        # (its claims' sizes), for the next deployment to check.
         self.deployed = pulumi.Output.from_input({"app": settings.app, "version": self.app.spec.version,
-                                                  **getattr(self.platform, "recorded", {})})
+                                                  **getattr(self.platform, "recorded", {}),
+                                                  **getattr(self.app, "deployed_facts", {})})
         self.dsns = every_dsn.apply(lambda dsns: {k: v for k, v in dsns.items() if k != deploy_check.PROJECT_NAME})
         self.check = None
         check = settings.post_deploy_check

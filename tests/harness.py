@@ -15,7 +15,9 @@ import asyncio
 import base64
 import contextlib
 import copy
+import hashlib
 import json
+import pathlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Optional
@@ -127,6 +129,18 @@ def fake_glitchtip_report(env: dict[str, str], url: str) -> str:
     return "Run bootstrap\n" + REPORT_PREFIX + json.dumps({"organization": "acme", "projects": report}) + "\n"
 
 
+def built_image_id(inputs: dict) -> str:
+    """A local build's image ID as the Docker provider reports it (`repoDigest` of an image that is
+    not pushed): it follows what the build reads, the build context's files (relative to the
+    project root, where Pulumi runs the program) and the build's own arguments."""
+    build = inputs["build"]
+    digest = hashlib.sha256(json.dumps({k: v for k, v in build.items() if k != "context"}, sort_keys=True).encode())
+    for path in sorted(pathlib.Path(build["context"]).rglob("*")):
+        if path.is_file():
+            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+    return f"sha256:{digest.hexdigest()}"
+
+
 class Mocks(pulumi.runtime.Mocks):
     """Provider stand-ins: echo inputs, and report what the real providers would compute."""
 
@@ -155,6 +169,8 @@ class Mocks(pulumi.runtime.Mocks):
             outputs = {"name": inputs.get("name"), "outputs": self.previous, "secretOutputNames": []}
         if args.typ == "docker:index/remoteImage:RemoteImage":
             outputs["imageId"] = f"sha256:{uuid.uuid5(uuid.NAMESPACE_URL, inputs['name']).hex}"
+        if args.typ == "docker:index/image:Image" and not self.preview:
+            outputs["repoDigest"] = built_image_id(inputs)
         # In a preview nothing runs: what a container reports when it exits stays unknown.
         if args.typ == "docker:index/container:Container" and inputs.get("attach") and not self.preview:
             task = inputs["name"].rsplit("-", 1)[-1]

@@ -197,7 +197,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "external-db": dict(spec=lambda: sample_spec(with_postgres=False)),
     "scaled": dict(
         data={"autoscaling": {"web": {"minReplicas": 2, "maxReplicas": 5, "targetCpuPercent": 70}},
-              "storageClass": "fast-rwx", "volumeSizes": {"uploads": 50, "pgdata": 100},
+              "storageClass": "fast-rwx", "sharedStorageClass": "nfs-rwx", "volumeSizes": {"uploads": 50, "pgdata": 100},
               "egress": {"mail": ["192.0.2.25/32"], "kubernetes-api": ["10.0.0.1/32"]},
               "ingress": {"className": "nginx", "maxBodyMb": 250, "controllerNamespace": "ingress-nginx"}},
         spec=lambda: sample_spec(worker_replicas=3)),

@@ -36,6 +36,7 @@ BASE = {
 }
 ERRORS_ONLY = {
     **BASE,
+    # No sharedStorageClass: a default install shares no claim across nodes.
     "kubernetes": {"namespace": "sentry", "ingress": {"className": "nginx", "clusterIssuer": "letsencrypt-prod",
                                                       "controllerNamespace": "ingress-nginx"}},
     "sentry": {"internalNetworks": [POD_CIDR],

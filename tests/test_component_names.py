@@ -13,8 +13,11 @@ from tests.harness import deploy
 TYPE = re.compile(r"^error-tracking:(index|apps|platforms):[A-Z][A-Za-z]+$")
 
 
-@pytest.fixture(scope="module", params=[{}, {"platform": "kubernetes", "kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"}}},
-                                                      {"app": "sentry"}])
+K8S = {"platform": "kubernetes", "kubernetes": {"sharedStorageClass": "nfs-rwx",
+                                                "ingress": {"controllerNamespace": "ingress-nginx"}}}
+
+
+@pytest.fixture(scope="module", params=[{}, K8S, {"app": "sentry"}])
 def deployment(request):
     return deploy(request.param)
 
@@ -38,7 +41,6 @@ def test_children_of_apps_and_platforms_are_named_after_their_component(deployme
 
 
 def test_the_renamed_kubernetes_platform_type_keeps_its_old_urns_through_an_alias():
-    kubernetes = {"platform": "kubernetes", "kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"}}}
-    platform = next(d for d in deploy(kubernetes).declared
+    platform = next(d for d in deploy(K8S).declared
                     if d.typ == "error-tracking:platforms:Kubernetes")
     assert "error-tracking:platform:Kubernetes" in platform.options["aliases"]

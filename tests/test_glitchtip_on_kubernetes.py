@@ -13,8 +13,10 @@ MAIL_PASSWORD = "SeCrEt"
 MARKER = "marker-123"
 K8S = {
     "platform": "kubernetes",
-    "kubernetes": {"namespace": "errors", "ingress": {"className": "nginx", "clusterIssuer": "letsencrypt",
-                                                      "controllerNamespace": "ingress-nginx"},
+    # web and worker share the uploads claim: ReadWriteMany.
+    "kubernetes": {"namespace": "errors", "sharedStorageClass": "nfs-rwx",
+                   "ingress": {"className": "nginx", "clusterIssuer": "letsencrypt",
+                               "controllerNamespace": "ingress-nginx"},
                    "autoscaling": {"web": {"minReplicas": 2, "maxReplicas": 4}}},
     # Four web replicas' connection pools need a larger Postgres than the small-host default.
     "glitchtip": {"replicas": {"web": 2}, "maxReplicas": {"web": 4}, "resources": {"postgres": {"memoryMb": 256}},
@@ -26,7 +28,8 @@ VARIANTS = {
     "external-stores": dict(overrides={**K8S, "databaseUrl": "postgres://gt:pw@db.internal:5432/gt",
                                        "valkeyUrl": "rediss://:pw@cache.internal:6380/0"},
                             secret_keys=("databaseUrl", "valkeyUrl")),
-    "all-in-one-without-valkey": dict(overrides={**K8S, "kubernetes": {"ingress": {"controllerNamespace": "ingress"}},
+    "all-in-one-without-valkey": dict(overrides={**K8S, "kubernetes": {"sharedStorageClass": "nfs-rwx",
+                                                                       "ingress": {"controllerNamespace": "ingress"}},
                                                  "glitchtip": {"mode": "all-in-one",
                                                                                         "valkey": False}}),
     # `pulumi config set --secret --path glitchtip.env.MY_VAR`: Pulumi only says `glitchtip` holds a secret.

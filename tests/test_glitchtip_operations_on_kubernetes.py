@@ -9,7 +9,8 @@ from tests.k8s_helpers import SCHEMA_VERSIONS, schema_problems
 BOT_TOKEN = "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 OPERATIONS = {
     "platform": "kubernetes",
-    "kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"}},
+    # web and worker share the uploads
+    "kubernetes": {"sharedStorageClass": "nfs-rwx", "ingress": {"controllerNamespace": "ingress-nginx"}},
     "backup": {"offsite": {"endpoint": "https://s3.example.com", "bucket": "backups", "accessKeyId": "AKIAEXAMPLE",
                            "secretAccessKey": "c2VjcmV0LWtleS1leGFtcGxl"}},
     "alerts": {"telegram": {"botToken": BOT_TOKEN, "chatId": "-100200"}},

@@ -21,7 +21,7 @@ def sized(size: int, **kubernetes) -> dict:
 
 
 def recorded(size: int, storage_class=None) -> dict:
-    return {"deployed": {"app": "sentry", "version": "26.8.0",
+    return {"deployed": {"app": "sentry", "version": "26.8.0", "nodestore": "postgres", "filestore": "s3",
                          KEY: {POSTGRES: {"sizeGi": size, "storageClass": storage_class}}}}
 
 

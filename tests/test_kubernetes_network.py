@@ -271,7 +271,7 @@ def test_the_api_server_cannot_be_closed_since_the_bootstrap_report_goes_through
     from components.platforms.kubernetes import PLUGIN
     from tests.k8s_helpers import settings
 
-    (problem,) = PLUGIN.check(sample_spec(), settings({**EDGE, "egress": {"kubernetes-api": []}}))
+    (problem,) = PLUGIN.check(sample_spec(), settings({**EDGE, "sharedStorageClass": "nfs-rwx", "egress": {"kubernetes-api": []}}))
     assert problem.startswith("error-tracking:kubernetes.egress.kubernetes-api: cannot be closed")
 
 

@@ -32,7 +32,8 @@ def namespace_labels(deployment) -> dict:
 @pytest.fixture(scope="module")
 def glitchtip():
     return deploy_program({"platform": "kubernetes", "glitchtip": {"emailUrl": "smtp://u:p@mail.example.com:25"},
-                           "kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"}}},
+                           "kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"},
+                                          "sharedStorageClass": "nfs-rwx"}},
                           secret_keys=("glitchtip",))
 
 

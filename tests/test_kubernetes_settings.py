@@ -16,6 +16,7 @@ from components.platforms.kubernetes.settings import (
 from components.validation import Problems, Section
 from tests.k8s_helpers import sample_spec, settings
 
+EDGE = {"ingress": {"controllerNamespace": "ingress-nginx"}}
 PATH = "error-tracking:kubernetes"
 
 
@@ -204,10 +205,44 @@ def test_a_bad_kubernetes_secret_target_is_refused_by_name(data, key):
 # --- checks against the app's description ------------------------------------------------------
 
 def check(data):
-    # The entrypoint's edge is required (tests/test_kubernetes_network.py); named here so that each
-    # test sees only the problem it is about.
+    """The sample's web and worker share `uploads`: a ReadWriteMany class is given unless the test says.
+    The entrypoint's edge is required (tests/test_kubernetes_network.py); named here so that each
+    test sees only the problem it is about."""
     edge = {} if "ingress" in data or "gateway" in data else {"ingress": {"controllerNamespace": "ingress-nginx"}}
-    return PLUGIN.check(sample_spec(), settings({**edge, **data}))
+    return PLUGIN.check(sample_spec(), settings({"sharedStorageClass": "nfs-rwx", **edge, **data}))
+
+
+def test_a_shared_claim_without_a_read_write_many_class_is_refused_naming_it_and_its_pods():
+    problems = PLUGIN.check(sample_spec(), settings({"storageClass": "gp3", **EDGE}))
+    (problem,) = [p for p in problems if p.startswith(f"{PATH}.sharedStorageClass:")]
+    assert "uploads (mounted by web, worker)" in problem and "ReadWriteMany" in problem
+    assert "Pending" in problem and "EKS, GKE, AKS, k3s and Longhorn" in problem
+    # block storage (storageClass) is no answer: it serves ReadWriteOnce
+    assert settings({"storageClass": "gp3"}).shared_storage_class is None
+    assert check({}) == []
+
+
+def test_a_description_without_shared_claims_needs_no_read_write_many_class():
+    from dataclasses import replace
+
+    spec = sample_spec()
+    one_mounter = replace(spec, volumes=tuple(replace(v, shared=False) for v in spec.volumes),
+                          services=tuple(replace(s, mounts=()) if s.name == "worker" else s for s in spec.services))
+    assert PLUGIN.check(one_mounter, settings(EDGE)) == []
+    # a volume each pod keeps for itself (an emptyDir) is no claim either
+    local = replace(spec, volumes=tuple(replace(v, local=True) for v in spec.volumes))
+    assert PLUGIN.check(local, settings(EDGE)) == []
+
+
+def test_kubernetes_refuses_to_be_asked_for_an_image_build():
+    from dataclasses import replace
+
+    from components.spec import ImageBuild
+
+    spec = sample_spec()
+    asked = replace(spec, builds=(ImageBuild(reference=spec.service("web").image, context="images/app"),))
+    assert [p for p in PLUGIN.check(asked, settings({"sharedStorageClass": "rwx", **EDGE}))
+            if p.startswith("error-tracking:platform: kubernetes builds no images")]
 
 
 def test_settings_matching_the_description_pass():
@@ -245,5 +280,6 @@ def test_addresses_for_a_destination_no_workload_reaches_are_refused_by_name():
     spec = sample_spec()
     quiet = replace(spec, tasks=tuple(replace(t, reports=False) for t in spec.tasks))
     (problem,) = PLUGIN.check(quiet, settings({"egress": {"kubernetes-api": ["10.0.0.1/32"]},
+                                              "sharedStorageClass": "nfs-rwx",
                                               "ingress": {"controllerNamespace": "ingress-nginx"}}))
     assert problem.startswith(f"{PATH}.egress.kubernetes-api:")

@@ -48,7 +48,7 @@ def test_an_external_database_leaves_postgres_and_its_backup_out():
 def test_shared_volumes_are_read_write_many_and_others_read_write_once():
     result = deployed("scaled")
     uploads = result.one("PersistentVolumeClaim", "uploads").inputs["spec"]
-    assert uploads == {"accessModes": ["ReadWriteMany"], "storageClassName": "fast-rwx",
+    assert uploads == {"accessModes": ["ReadWriteMany"], "storageClassName": "nfs-rwx",
                        "resources": {"requests": {"storage": "50Gi"}}}  # kubernetes.volumeSizes
     assert result.one("PersistentVolumeClaim", "backups").inputs["spec"]["accessModes"] == ["ReadWriteOnce"]
     assert "storageClassName" not in deployed("default").one("PersistentVolumeClaim", "uploads").inputs["spec"]

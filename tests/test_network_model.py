@@ -132,6 +132,12 @@ def cluster(s: Stack, cni: Cni) -> Cluster:
 
 # --- what is needed, and what the declared extent of a destination tolerates ---------------------
 
+def host(w) -> str:
+    """The pod a workload runs in: its own, or the one it runs beside (Workload.beside: a helper
+    container, such as Symbolicator's cleaner in Symbolicator's pods)."""
+    return getattr(w, "beside", None) or w.name
+
+
 def calls_api(w) -> bool:
     return bool((isinstance(w, Task) and w.reports) or w.watches or w.state_object)
 
@@ -155,7 +161,7 @@ def needed(s: Stack) -> dict[Flow, str]:
     pods, site, spec = app_pods(s), s.site, s.spec
     flows: dict[Flow, str] = {}
     entry = spec.entrypoint
-    clients = [(w.name, pods[w.name]) for w in spec.workloads()]
+    clients = [(w.name, pods[host(w)]) for w in spec.workloads()]
     for name in clients_of_the_api_only(s):
         clients.append((name, pods[name]))
         flows[Flow(pods[name], site.api_server, site.api_port)] = f"{name} scales workloads through the API"
@@ -168,7 +174,7 @@ def needed(s: Stack) -> dict[Flow, str]:
                 for protocol in ("UDP", "TCP"):
                     flows[Flow(pod, server, port, protocol)] = f"{name} resolves names"
     for w in spec.workloads():
-        pod = pods[w.name]
+        pod = pods[host(w)]
         for peer in w.connects_to:
             for port in spec.service(peer).ports:
                 flows[Flow(pod, pods[peer], port.number)] = f"{w.name} connects to {peer}"
@@ -193,7 +199,7 @@ def tolerated(s: Stack, cni: Cni) -> set[Flow]:
     outside = [e for e in s.site.endpoints() if e.namespace != s.namespace]
     dns = s.settings.dns
     found = set()
-    reaching = [(pods[w.name], destinations(s, w)) for w in s.spec.workloads()]
+    reaching = [(pods[host(w)], destinations(s, w)) for w in s.spec.workloads()]
     reaching += [(pods[name], [API]) for name in clients_of_the_api_only(s)]
     for pod, reaches in reaching:
         for name, ports, public in reaches:
@@ -311,7 +317,7 @@ def test_what_must_stay_closed_is_closed(name, cni):
     other = next(e for e in s.site.endpoints() if e.namespace == "shop")
     entry = s.spec.entrypoint
     for w in s.spec.workloads():
-        pod = pods[w.name]
+        pod = pods[host(w)]
         for port in (80, 443):
             assert not model.allows(Flow(pod, METADATA, port)), f"{w.name} reaches the metadata endpoint"
         for port in [p.number for p in getattr(w, "ports", ())]:
@@ -366,6 +372,6 @@ def test_of_all_sentrys_pods_only_web_and_the_taskworker_reach_integrations():
     reaching = {w.name for w in s.spec.workloads() if any(e.name == "integrations" for e in w.egress)}
     assert reaching == {"web", "taskworker"}
     model, pods = cluster(s, CALICO), app_pods(s)
-    for w in s.spec.workloads():
+    for w in (w for w in s.spec.workloads() if host(w) == w.name):  # pods of their own
         assert model.allows(Flow(pods[w.name], INTERNET, 443)) == (w.name in reaching or any(
             443 in e.ports for e in w.egress) or calls_api(w)), w.name

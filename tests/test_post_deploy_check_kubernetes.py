@@ -15,7 +15,7 @@ from tests.k8s_helpers import SCHEMA_VERSIONS, _known, containers, pod_spec, str
 
 ON = {"postDeployCheck": {"enabled": True, "timeoutSeconds": 120}}
 EDGE = {"ingress": {"controllerNamespace": "ingress-nginx"}}
-K8S = {"platform": "kubernetes", "kubernetes": {"namespace": "errors", **EDGE}}
+K8S = {"platform": "kubernetes", "kubernetes": {"namespace": "errors", "sharedStorageClass": "nfs-rwx", **EDGE}}
 CHECK_KEY = uuid.uuid5(uuid.NAMESPACE_URL, deploy_check.PROJECT_NAME).hex
 # Whether the check is declared at all is the stack's decision, tested on Docker
 # (tests/test_post_deploy_check.py); here: what the platform makes of it.
@@ -23,8 +23,8 @@ VARIANTS = {
     "on": {**K8S, **ON},
     "on-again": {**K8S, **ON},
     "newer": {**K8S, **ON, "glitchtip": {"version": "6.2.5"}},
-    "render": {**K8S, **ON, "kubernetes": {"namespace": "errors", **EDGE,
-                                                    "renderYamlTo": "/tmp/error-tracking-check-render"}},
+    "render": {**K8S, **ON, "kubernetes": {"namespace": "errors", "sharedStorageClass": "nfs-rwx", **EDGE,
+                                          "renderYamlTo": "/tmp/error-tracking-check-render"}},
 }
 
 

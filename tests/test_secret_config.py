@@ -33,8 +33,9 @@ def found_in_clear(deployment, marker: str = MARKER) -> list[str]:
 
 @pytest.fixture(scope="module", params=["docker", "kubernetes"])
 def all_secret(request):
-    edge = {"kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"}}} if request.param == "kubernetes" else {}
-    return deploy({**EVERY_KEY, **edge, "platform": request.param}, secret_keys=tuple(CASES))
+    extra = {"kubernetes": {"sharedStorageClass": "nfs-rwx", "ingress": {"controllerNamespace": "ingress-nginx"}}} \
+        if request.param == "kubernetes" else {}
+    return deploy({**EVERY_KEY, "platform": request.param, **extra}, secret_keys=tuple(CASES))
 
 
 @pytest.mark.parametrize("key", list(CASES))

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from components.apps.sentry import catalog, credentials, images, sizing
+from components.apps.sentry import catalog, credentials, images, sizing, storage
 from components.apps.sentry import services as sentry_services
 from components.apps.sentry.settings import SentrySettings
+from components.spec import BUILDS_IMAGES, SHARES_VOLUMES
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "sentry-self-hosted-services.json").read_text())
 SERVICES = {name: item for name, item in REFERENCE.items() if name != "_meta"}
@@ -40,14 +41,18 @@ TAG_DIFFERENCES = {
         ("LAUNCHPAD_IMAGE", "launchpad"))},
 }
 SENTRY_SHAPED = {n for n, e in catalog.CATALOG.items() if e.shape == catalog.SENTRY}
+BUILT = storage.BUILT_IMAGE.format(version=VERSION)
+# Upstream's compose runs on one Docker host: the same platform capabilities as ours there.
+ONE_DOCKER_HOST = frozenset({BUILDS_IMAGES, SHARES_VOLUMES})
 
 # Where we differ from upstream on purpose.
 DEVIATIONS = {
     # Published images instead of images built at install time.
     "image": {
-        **{n: ("sentry-self-hosted-local", f"ghcr.io/getsentry/sentry:{VERSION}")
-           for n in SENTRY_SHAPED - {"sentry-cleanup"}},
-        "sentry-cleanup": ("sentry-cleanup-self-hosted-local", f"ghcr.io/getsentry/sentry:{VERSION}"),
+        # The same build (the published image plus sentry-nodestore-s3), under a name of our own;
+        # cleanup runs in it too instead of upstream's cron image.
+        **{n: ("sentry-self-hosted-local", BUILT) for n in SENTRY_SHAPED - {"sentry-cleanup"}},
+        "sentry-cleanup": ("sentry-cleanup-self-hosted-local", BUILT),
         "clickhouse": ("clickhouse-self-hosted-local", TAG_DIFFERENCES["images"]["clickhouse"][1]),
         # A maintained relay that runs as its own user, pinned (upstream's is untagged and root).
         "smtp": ("registry.gitlab.com/egos-tech/smtp", images.SMTP_IMAGE),
@@ -64,7 +69,9 @@ DEVIATIONS = {
     # Variables: secrets we add (upstream runs without passwords), the Kafka wiring sentry.conf.py
     # reads, upstream pass-throughs that are unset by default, SES relay not offered.
     "env_added": {
-        **{n: {"SENTRY_POSTGRES_PASSWORD", "SENTRY_REDIS_PASSWORD"} for n in SENTRY_SHAPED},
+        # ... and the object store's keys, which upstream writes into sentry.conf.py (sentry/sentry).
+        **{n: {"SENTRY_POSTGRES_PASSWORD", "SENTRY_REDIS_PASSWORD", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
+           for n in SENTRY_SHAPED},
         **{n: {"CLICKHOUSE_PASSWORD", "REDIS_PASSWORD"} | TAG_DIFFERENCES["snuba_env"]
            for n, e in catalog.CATALOG.items() if e.shape == catalog.SNUBA},
         # Data one level below the volume root (lost+found on block storage); a password.
@@ -106,7 +113,7 @@ SECRETS = credentials.Secrets("secret-key", "pg", "ch", "launchpad", "redis", "r
 
 
 def _built(profile: str):
-    settings = SentrySettings(profile=profile)
+    settings = SentrySettings(profile=profile, capabilities=ONE_DOCKER_HOST)
     return settings, {s.name: s for s in sentry_services.services(settings, credentials.Context(SECRETS, "errors.example.com"))}
 
 
@@ -173,8 +180,6 @@ def test_environment_names_and_fixed_values_match_upstream(profile):
         ours = set(service.env) | set(service.secret_env)
         added, removed = DEVIATIONS["env_added"].get(name, set()), DEVIATIONS["env_removed"].get(name, set())
         expected = (set(item["env"]) | added) - removed
-        if name in SENTRY_SHAPED and profile == catalog.FEATURE_COMPLETE:
-            expected |= {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}  # profiles live in object storage
         assert ours == expected, f"{name}: extra {ours - expected}, missing {expected - ours}"
         for key, value in item["env_values"].items():
             if value is None or "$" in value or key not in service.env:

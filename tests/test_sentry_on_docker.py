@@ -69,8 +69,11 @@ def test_memory_reservations_sum_within_upstreams_host_minimum(fixture, ceiling,
 
 def test_images_are_upstreams_published_ones_pinned_to_the_release(errors_only):
     images = {i.inputs["name"] for i in errors_only.of_type("docker:index/remoteImage:RemoteImage")}
-    for name in ("sentry", "snuba", "relay", "symbolicator", "taskbroker"):
+    for name in ("snuba", "relay", "symbolicator", "taskbroker"):
         assert f"ghcr.io/getsentry/{name}:26.8.0" in images
+    # Sentry's is built from the published one (tests/test_sentry_object_store.py), not pulled
+    (build,) = errors_only.of_type("docker:index/image:Image")
+    assert build.inputs["build"]["args"] == {"SENTRY_IMAGE": "ghcr.io/getsentry/sentry:26.8.0"}
     for image in images - {IMAGES["smtp"].reference}:
         assert re.search(r"(:[\w.-]*\d[\w.-]*|@sha256:[0-9a-f]{64})$", image), image
 
@@ -83,8 +86,9 @@ def test_only_the_edge_nginx_is_published_and_only_on_loopback(errors_only):
 
 def test_install_steps_run_in_upstreams_order_each_after_the_one_before(errors_only):
     steps = tasks(errors_only)
-    assert set(steps) == set(INSTALL_ORDER)
-    for before, after in zip(INSTALL_ORDER, INSTALL_ORDER[1:]):
+    order = ["create-buckets", *INSTALL_ORDER]  # the node store's bucket first, as upstream
+    assert set(steps) == set(order)
+    for before, after in zip(order, order[1:]):
         assert steps[before].urn in steps[after].dependencies, (before, after)
     assert steps["snuba-bootstrap"].inputs["command"] == ["bootstrap", "--force"]
     assert steps["sentry-upgrade"].inputs["command"] == ["sentry", "upgrade", "--noinput", "--create-kafka-topics"]
@@ -151,7 +155,9 @@ def test_valkey_reads_a_generated_password_from_its_secret_config_file(errors_on
 def test_dsns_admin_password_and_the_ci_token_are_secret_outputs(errors_only):
     assert {"dsns", "adminPassword", "authToken"} <= errors_only.secret_outputs
     assert errors_only.outputs["authToken"].startswith("sntrys_")
-    assert errors_only.outputs["deployed"] == {"app": "sentry", "version": "26.8.0"}
+    # and where this deployment keeps payloads and files, for the next one to check
+    assert errors_only.outputs["deployed"] == {"app": "sentry", "version": "26.8.0", "nodestore": "s3",
+                                               "filestore": "filesystem"}
 
 
 def test_a_jump_across_an_upgrade_hard_stop_is_refused_already_at_preview():

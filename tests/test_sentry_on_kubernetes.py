@@ -128,11 +128,16 @@ def test_statefulsets_exactly_for_the_stores_and_one_deployment_per_other_upstre
     # taskbroker keeps its in-flight tasks in SQLite on its own claim, as upstream's volume does.
     stateful = (STORES - outside) | {"taskbroker"}
     assert names(deployment, "StatefulSet") == stateful
-    # sentry cleanup runs as a CronJob, as the community chart does (tests/test_sentry_cleanup.py).
-    assert names(deployment, "Deployment") == upstream - stateful - outside - {"sentry-cleanup"}
+    # sentry cleanup runs as a CronJob, as the community chart does (tests/test_sentry_cleanup.py);
+    # Symbolicator's cleaner runs in Symbolicator's pods (its cache is theirs); with sentry.mail set
+    # (errors-only) the bundled smtp relay is not deployed.
+    unused = {"smtp"} if variant == "errors-only" else set()
+    assert names(deployment, "Deployment") == upstream - stateful - outside - {"sentry-cleanup", "symbolicator-cleanup"} \
+        - unused
     for d in deployment.of_kind("Deployment") + deployment.of_kind("StatefulSet"):
-        (container,) = containers(d)
+        container = containers(d)[0]
         assert container["name"] == d.object_name
+        assert len(containers(d)) == (2 if d.object_name == "symbolicator" else 1)
         assert re.search(r"(:[\w.-]*\d[\w.-]*|@sha256:[0-9a-f]{64})$", container["image"]) or \
             container["image"] == images.IMAGES["smtp"].reference, container["image"]
 
@@ -161,7 +166,7 @@ def test_no_consumer_runs_or_scales_above_the_partitions_of_its_topics(deploymen
 
 
 @pytest.mark.parametrize("name", ["taskscheduler", "monitors-clock-tick", "snuba-subscription-consumer-events",
-                                  "snuba-subscription-consumer-transactions", "symbolicator-cleanup"])
+                                  "snuba-subscription-consumer-transactions"])
 def test_singletons_run_exactly_one_replica_replaced_never_surged(deployments, name):
     deployment = deployments["feature-complete"]
     spec = deployment.one("Deployment", name).inputs["spec"]

@@ -152,10 +152,17 @@ def test_sentry_treats_the_pod_network_as_internal_so_symbolicators_system_token
     assert f"INTERNAL_SYSTEM_IPS = ({POD_CIDR!r},)" in conf
 
 
-def test_shared_volumes_get_the_read_write_many_class_and_the_stores_block_storage(deployments):
+def test_no_volume_is_shared_but_the_backups_and_the_stores_stay_on_block_storage(deployments):
     deployment = deployments["feature-complete"]
-    data = deployment.one("PersistentVolumeClaim", "sentry-data").inputs["spec"]
-    assert data["accessModes"] == ["ReadWriteMany"] and data["storageClassName"] == "shared-rwx"
+    # Files in the S3 store, caches in each pod: no claim at all for sentry-data or Symbolicator.
+    claims = {c.object_name: c.inputs["spec"] for c in deployment.of_kind("PersistentVolumeClaim")}
+    assert not {"sentry-data", "sentry-symbolicator"} & set(claims)
+    assert all(spec["accessModes"] == ["ReadWriteOnce"] for spec in claims.values()), claims
+    assert {"name": "sentry-data", "emptyDir": {"sizeLimit": "20Gi"}} in pod_spec(deployment.one("Deployment", "web"))[
+        "volumes"]
+    # With the bundled ClickHouse its server and the backup jobs share the backups claim on its node.
+    backups = deployments["errors-only"].one("PersistentVolumeClaim", "backups").inputs["spec"]
+    assert backups["accessModes"] == ["ReadWriteOnce"] and "storageClassName" not in backups
     (template,) = deployment.one("StatefulSet", "taskbroker").inputs["spec"]["volumeClaimTemplates"]
     assert template["spec"]["accessModes"] == ["ReadWriteOnce"] and template["spec"]["storageClassName"] == "fast-ssd"
 

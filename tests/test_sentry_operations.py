@@ -166,9 +166,10 @@ def test_every_object_of_the_operations_is_valid_kubernetes(kubernetes):
 
 def test_the_cronjobs_run_the_halves_together_and_the_drills_monthly(kubernetes):
     schedules = {c.object_name: c.inputs["spec"]["schedule"] for c in kubernetes.of_kind("CronJob")}
+    # the object store's buckets go off-site with the dumps (tests/test_sentry_offsite_objects.py)
     assert schedules == {"backup": "0 3 * * *", "clickhouse-backup": "0 3 * * *", "offsite": "0 4 * * *",
-                         "drill": "0 5 1 * *", "clickhouse-drill": "0 5 1 * *", "watchdog": "*/5 * * * *",
-                         "sentry-cleanup": "0 0 * * *"}
+                         "offsite-objects": "0 4 * * *", "drill": "0 5 1 * *", "clickhouse-drill": "0 5 1 * *",
+                         "watchdog": "*/5 * * * *", "sentry-cleanup": "0 0 * * *"}
 
 
 def test_the_watchdog_follows_every_backup_cronjob_and_the_cleanup_and_nothing_else(kubernetes):
@@ -191,16 +192,40 @@ def test_alert_mail_goes_through_the_bundled_relay_and_nowhere_else_on_its_port(
     assert {"watchdog", "alert-test"} <= set(allowed["from"][0]["podSelector"]["matchExpressions"][0]["values"])
 
 
-def test_clickhouse_and_the_backup_jobs_share_the_backups_claim(kubernetes):
+def test_clickhouse_and_the_backup_jobs_share_the_backups_claim_on_clickhouses_node(kubernetes):
+    # ReadWriteOnce serves every pod of one node: the jobs are placed beside the server, so the
+    # claim needs no ReadWriteMany class (none is configured here).
     claim = kubernetes.one("PersistentVolumeClaim", "backups")
-    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteMany"]
+    assert claim.inputs["spec"]["accessModes"] == ["ReadWriteOnce"]
+    # a ReadWriteMany claim an earlier release made stays as it is (the fields are immutable)
+    assert claim.options["ignore_changes"] == ["spec.accessModes", "spec.storageClassName"]
     server = pod(kubernetes.one("StatefulSet", "clickhouse"))
+    beside = {"labelSelector": {"matchLabels": kubernetes.one("StatefulSet", "clickhouse").inputs["spec"][
+        "selector"]["matchLabels"]}, "topologyKey": "kubernetes.io/hostname"}
+    mounting = [d for d in kubernetes.of_kind("CronJob") + kubernetes.of_kind("Job")
+                if {"name": "backups", "persistentVolumeClaim": {"claimName": "backups"}} in pod(d).get("volumes", [])]
+    assert {d.object_name.split("-")[0] for d in mounting} >= {"backup", "drill", "offsite", "clickhouse",
+                                                               "pre"}
+    for d in mounting:
+        assert pod(d)["affinity"] == {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [beside]}}, \
+            d.object_name
+    assert "affinity" not in server and "affinity" not in pod(kubernetes.one("Deployment", "web"))
     job = pod(kubernetes.one("CronJob", "clickhouse-backup"))
-    for spec in (server, job):
-        assert {"name": "backups", "persistentVolumeClaim": {"claimName": "backups"}} in spec["volumes"]
     assert job["securityContext"]["fsGroup"] == 101 and job["containers"][0]["securityContext"]["runAsUser"] == 101
 
 
 def test_no_secret_reaches_kubernetes_state_in_clear(kubernetes):
     for secret in (HEX32, BOT_TOKEN, STORAGE_SECRET):
         assert not [d.name for d in kubernetes.declared if any(secret in s for s in plain_strings(d.raw))], secret
+
+
+def test_the_object_stores_off_site_copy_gets_its_keys_from_a_secret_only(kubernetes):
+    # tests/test_sentry_offsite_objects.py: what it copies; here, where its keys live on a cluster
+    plain = kubernetes.one("ConfigMap", "offsite-objects-env").inputs["data"]
+    secret = kubernetes.one("Secret", "offsite-objects-env")
+    assert plain["RCLONE_CONFIG_STORE_ENDPOINT"] == "http://seaweedfs:8333" and plain["OBJECT_BUCKETS"] == "files"
+    assert {"RCLONE_CONFIG_STORE_ACCESS_KEY_ID", "RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY",
+            "RCLONE_CONFIG_OFFSITE_SECRET_ACCESS_KEY"} <= set(secret.inputs["stringData"])
+    assert secret.secret("stringData") and not [k for k in plain if "ACCESS_KEY" in k]
+    (rule,) = [r for r in kubernetes.one("NetworkPolicy", "seaweedfs-traffic").inputs["spec"]["ingress"]]
+    assert "offsite-objects" in rule["from"][0]["podSelector"]["matchExpressions"][0]["values"]

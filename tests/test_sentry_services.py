@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from components import spec
@@ -30,9 +32,13 @@ def settings_of(data):
     return settings
 
 
-def built(data):
-    settings = settings_of(data)
+def built(data, capabilities=frozenset()):
+    settings = dataclasses.replace(settings_of(data), capabilities=frozenset(capabilities))
     return {s.name: s for s in sentry_services.services(settings, credentials.Context(SECRETS, "errors.example.com"))}
+
+
+# What a Docker host can do (components/platforms/docker): build images, share volumes.
+DOCKER = frozenset({spec.BUILDS_IMAGES, spec.SHARES_VOLUMES})
 
 
 def app(services):
@@ -88,9 +94,9 @@ def test_external_stores_become_egress_and_wiring():
 
 
 def test_network_peers_follow_what_each_service_reaches():
-    errors_only = built({})
+    errors_only = built({})  # no volume shared for free: uploaded files live in SeaweedFS
     assert errors_only["web"].connects_to == ("pgbouncer", "redis", "memcached", "kafka", "snuba-api",
-                                              "symbolicator", "smtp")
+                                              "symbolicator", "seaweedfs", "smtp")
     assert "taskbroker" in errors_only["taskworker"].connects_to
     assert errors_only["nginx"].connects_to == ("web", "relay")
     assert errors_only["relay"].connects_to == ("kafka", "redis", "web")
@@ -212,3 +218,32 @@ def test_a_generated_redis_password_stays_an_output():
     with own_event_loop() as loop:
         assert loop.run_until_complete(resolve()) == ("redis://:s3cr%3At@redis:6379/0", True,
                                                       "redis://:s3cr%3At@redis:6379")
+
+
+# --- what nothing uses is not deployed -----------------------------------------------------------
+
+def test_seaweedfs_runs_only_for_what_keeps_data_in_it():
+    # Docker: the node store in S3 (the built image), files on sentry-data
+    docker = built({}, DOCKER)
+    assert "seaweedfs" in docker and "seaweedfs" in docker["web"].connects_to
+    assert ("seaweedfs", "service_started") in sentry_services.dependencies(
+        "web", dataclasses.replace(settings_of({}), capabilities=DOCKER))
+    # event payloads in Postgres and files on sentry-data, errors-only: nothing left for SeaweedFS
+    unused = built({"nodestore": "postgres"}, DOCKER)
+    assert "seaweedfs" not in unused
+    for service in unused.values():
+        assert "seaweedfs" not in (*service.connects_to, *service.depends_on), service.name
+        assert "AWS_ACCESS_KEY_ID" not in service.secret_env or service.name == "vroom", service.name
+    # profiles alone keep it, as do uploaded files where no volume is shared
+    assert "seaweedfs" in built({"nodestore": "postgres", "profile": "feature-complete"}, DOCKER)
+    assert "seaweedfs" in built({"nodestore": "postgres"}, {spec.BUILDS_IMAGES})
+    assert "seaweedfs" not in built({"nodestore": "postgres", "filestore": "filesystem"})
+
+
+def test_the_bundled_mail_relay_runs_only_when_sentry_sends_through_it():
+    assert "smtp" in built({}, DOCKER) and "smtp" in built({})["web"].connects_to
+    external = built({"mail": {"host": "smtp.example.com", "port": 587}}, DOCKER)
+    assert "smtp" not in external
+    for service in external.values():
+        assert "smtp" not in (*service.connects_to, *service.depends_on), service.name
+    assert spec.Egress("mail", (587,)) in external["web"].egress

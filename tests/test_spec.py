@@ -100,3 +100,44 @@ def test_a_request_below_the_limit_is_what_schedulers_reserve_and_none_means_the
 def test_a_request_above_the_limit_is_refused(memory, cpu):
     with pytest.raises(ValueError, match="within the limit"):
         Resources(memory_mb=1024, cpu=1.0, memory_request_mb=memory, cpu_request=cpu)
+
+
+# --- images to build, helpers beside a service -------------------------------------------------
+
+def test_an_image_built_twice_or_a_helper_beside_nothing_valid_is_refused():
+    from components.spec import ImageBuild
+
+    build = ImageBuild("demo/app:1", "images/app")
+    with pytest.raises(ValueError, match=re.escape("image 'demo/app:1' is built twice")):
+        app(builds=(build, build)).validate()
+    for helper in (Service("cleaner", "x:1", SMALL, beside="nothing"),
+                   Service("cleaner", "x:1", SMALL, beside="web", ports=(Port(81),))):
+        with pytest.raises(ValueError, match="cleaner: runs beside"):
+            app(helper).validate()
+    cache = Volume("cache", 1, data=False, local=True)
+    foreign = Service("cleaner", "x:1", SMALL, beside="web", mounts=(Mount("cache", "/cache"),))
+    with pytest.raises(ValueError, match="cleaner: its local volume 'cache' is not mounted by 'web'"):
+        app(foreign, volumes=(cache,)).validate()
+
+
+def test_a_platform_gets_the_builds_its_workloads_run_and_the_helpers_of_a_service():
+    from components.spec import ImageBuild
+
+    build = ImageBuild("demo/tool:1", "images/tool")
+    tool = ScheduledTask("tool", "demo/tool:1", SMALL, platforms=("docker",))
+    spec = app(tool, Service("cleaner", "x:1", SMALL, beside="web"), builds=(build,))
+    spec.validate()
+    assert spec.for_platform("docker").builds == (build,) and spec.for_platform("kubernetes").builds == ()
+    assert spec.build_of("demo/tool:1") == build and spec.build_of("x:1") is None
+    assert [s.name for s in spec.helpers_of("web")] == ["cleaner"] and spec.helpers_of("cleaner") == ()
+
+
+def test_a_volume_held_by_a_service_must_be_its_stateful_mount():
+    held = Volume("backups", 1, shared=True, holder="db")
+    db = Service("db", "x:1", SMALL, stateful=True, mounts=(Mount("backups", "/backups"),))
+    job = Task("backup", "x:1", SMALL, mounts=(Mount("backups", "/backups"),))
+    app(db, job, volumes=(held,)).validate()
+    for wrong in (Service("db", "x:1", SMALL, mounts=(Mount("backups", "/backups"),)),  # not stateful
+                  Service("db", "x:1", SMALL, stateful=True)):  # does not mount it
+        with pytest.raises(ValueError, match="volume 'backups': its holder 'db' must be a stateful service"):
+            app(wrong, job, volumes=(held,)).validate()

@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 import pulumi
 
 from components import dsn, secrets
-from components.apps.sentry import catalog, install, install_commands, services, versions
+from components.apps.sentry import catalog, install, install_commands, services, storage, versions
 from components.apps.sentry.bootstrap_script import org_auth_token
 from components.apps.sentry.config_files import config_files
 from components.apps.sentry.credentials import Context, Secrets
@@ -85,7 +85,8 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         projects=[{"name": p.name, "platform": p.platform} for p in site.projects],
         url=site.url,
         retention_days=settings.event_retention_days,
-        buckets=_buckets(settings),
+        buckets=[name for name, _ in storage.buckets(settings)],
+        unexpiring_buckets=[name for name, expires in storage.buckets(settings) if not expires],
         external_topics=_topics(settings),
     )
     step_secrets = {
@@ -113,6 +114,7 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         scheduled=(*cleanup, *ops.scheduled),
         files=(*files, *ops.files),
         stops=(stop,),
+        builds=tuple(b for b in (storage.image_build(settings),) if b is not None),
     )
     spec.validate()
     return spec
@@ -128,14 +130,6 @@ def _relay(seed: pulumi.Input[str], field: str, secret: bool) -> pulumi.Output[s
     value = pulumi.Output.from_input(seed).apply(lambda s: getattr(relay_credentials(s), field))
     # The public key and id are not secret, though derived from the secret seed.
     return pulumi.Output.secret(value) if secret else pulumi.Output.unsecret(value)
-
-
-def _buckets(settings: SentrySettings) -> tuple[str, ...]:
-    """Buckets on the bundled SeaweedFS (an operator's S3 brings its own)."""
-    if settings.external.s3:
-        return ()
-    return tuple(b for b, used in (("nodestore", settings.nodestore == "s3"),
-                                   ("profiles", settings.profile == catalog.FEATURE_COMPLETE)) if used)
 
 
 def _topics(settings: SentrySettings):
@@ -166,12 +160,19 @@ def placeholders() -> Generated:
     return Generated(hex64, "placeholder", "0" * 32, "0" * 32, "0" * 32, "0" * 32, hex64, hex64, "0" * 20, "0" * 40)
 
 
+def on_platform(settings: StackSettings) -> SentrySettings:
+    """The `sentry:` settings with what the stack's platform can do, which decides where event
+    payloads and files live by default (storage.py)."""
+    return dataclasses.replace(settings.app_settings, capabilities=settings.platform_capabilities)
+
+
 def describe_without_secrets(settings: StackSettings) -> AppSpec:
     site = site_of(settings)
-    problems = check_site(site)
+    app = on_platform(settings)
+    problems = check_site(site) + storage.problems(app)
     if problems:
         raise ConfigError(problems)
-    return describe(site, settings.app_settings, placeholders())
+    return describe(site, app, placeholders())
 
 
 class Sentry(pulumi.ComponentResource):
@@ -183,7 +184,7 @@ class Sentry(pulumi.ComponentResource):
     def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(TYPE, name, None, opts)
         self._site = site_of(settings)
-        app: SentrySettings = settings.app_settings
+        app = on_platform(settings)
 
         def hex_(suffix: str, length: int) -> pulumi.Output[str]:
             return secrets.hex_secret(f"{name}-{suffix}", length, self)
@@ -202,7 +203,9 @@ class Sentry(pulumi.ComponentResource):
         )
         self.admin_password = self._generated.admin_password
         self.spec = describe(self._site, app, self._generated)
-        self.upgrade_from = versions_gate(name, app.version, self)
+        # Exported with output `deployed`: the next deployment refuses to strand this one's data.
+        self.deployed_facts = storage.deployed_facts(app)
+        self.upgrade_from = versions_gate(name, app, self)
         self.register_outputs({"adminPassword": self.admin_password, "upgradeFrom": self.upgrade_from})
 
     def dsns(self, task_output: pulumi.Output[str]) -> pulumi.Output[Mapping[str, str]]:
@@ -221,9 +224,11 @@ class Sentry(pulumi.ComponentResource):
         return pulumi.Output.secret(pulumi.Output.all(task_output, self._generated.ci_token_secret).apply(token))
 
 
-def versions_gate(name: str, version: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+def versions_gate(name: str, settings: SentrySettings, parent: pulumi.Resource) -> pulumi.Output[str]:
     """The version this stack ran before, read from its own last deployment (a StackReference to
-    itself, known in preview too): a jump across a hard stop fails here, before any step runs."""
+    itself, known in preview too): a jump across a hard stop, or a default that would leave the
+    data where Sentry no longer looks (storage.change_problems), fails here before any step runs."""
+    version = settings.version
     organization = pulumi.get_organization() or "organization"  # a self-managed backend's name
     own = pulumi.StackReference(
         f"{name}-last-deployment",
@@ -233,9 +238,10 @@ def versions_gate(name: str, version: str, parent: pulumi.Resource) -> pulumi.Ou
 
     def check(previous) -> str:
         if previous and previous.get("app") == "sentry":
-            problem = versions.upgrade_problem(previous.get("version"), version)
-            if problem:
-                raise pulumi.RunError(problem)
+            problems = [p for p in (versions.upgrade_problem(previous.get("version"), version),) if p]
+            problems += storage.change_problems(previous, settings)
+            if problems:
+                raise pulumi.RunError("\n".join(problems))
             return previous.get("version") or ""
         return ""
 

@@ -66,6 +66,7 @@ class Entry:
     stateful: bool = False
     stop_grace: Optional[int] = None
     shm_mb: Optional[int] = None  # upstream `shm_size`
+    beside: Optional[str] = None  # a helper sharing that service's cache (spec.Workload.beside)
 
 
 def _consumer(name: str, group: str, extra: str = "") -> str:
@@ -212,8 +213,11 @@ CATALOG: dict[str, Entry] = {
     "symbolicator": _own("symbolicator", "run -c /etc/symbolicator/config.yml", health="symbolicator",
                          mounts=(("sentry-symbolicator", "/data"),), files=("symbolicator-config-yml",),
                          ports=((3021, "http"),)),
+    # The cache is each Symbolicator's own (symbolicator's caching docs: one process per cache
+    # directory), so its cleaner runs beside it: a second container of its pod on Kubernetes.
     "symbolicator-cleanup": _own("symbolicator", "cleanup -c /etc/symbolicator/config.yml --repeat 1h",
-                                 mounts=(("sentry-symbolicator", "/data"),), files=("symbolicator-config-yml",)),
+                                 mounts=(("sentry-symbolicator", "/data"),), files=("symbolicator-config-yml",),
+                                 beside="symbolicator"),
     # --- Sentry (x-sentry-defaults) ---------------------------------------------------------
     "web": _sentry("run web", health="web", scaling=ANY, nofile=4096, ports=((9000, "http"),)),
     "events-consumer": _sentry(_consumer("ingest-events", "ingest-consumer")),
@@ -275,7 +279,7 @@ VOLUMES = {
 # Stores the operator can run outside (`sentry.external.*`), and the bundled service each replaces.
 # Caches and logs of one service: on Kubernetes each pod's own emptyDir instead of a claim.
 LOCAL_VOLUMES = frozenset({"sentry-nginx-cache", "sentry-nginx-www", "sentry-kafka-log", "sentry-clickhouse-log",
-                           "sentry-secrets"})
+                           "sentry-secrets", "sentry-symbolicator"})
 EXTERNAL_REPLACES = {"postgres": "postgres", "redis": "redis", "kafka": "kafka", "clickhouse": "clickhouse",
                      "s3": "seaweedfs"}
 

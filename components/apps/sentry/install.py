@@ -24,7 +24,7 @@ import pulumi
 from components.apps.sentry import catalog, sizing
 from components.apps.sentry.install_commands import SENTRY, SNUBA, InstallStep
 from components.apps.sentry.services import INTEGRATIONS
-from components.spec import Egress, Resources, Service, StopFirst, Task
+from components.spec import Egress, Resources, Scratch, Service, StopFirst, Task
 
 # The service a step runs as, by the image it names.
 BASE = {SENTRY: "web", SNUBA: "snuba-api"}
@@ -40,6 +40,8 @@ DRAIN_SECONDS = 60  # upstream's STOP_TIMEOUT
 # tasks from it; they too start again only after Sentry's migrations.
 STOPPED_WITH_SENTRY = frozenset({"taskbroker", "launchpad-taskworker"})
 MIGRATE_STEP = "sentry-upgrade"
+# The AWS CLI image sets no USER (root): it runs as nobody, its home (config, caches) on scratch.
+BUCKET_CLIENT_USER = 65534
 
 
 def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
@@ -69,7 +71,9 @@ def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
             store = tuple(p for p in ("seaweedfs",) if p in by_name)
             task = Task(
                 name=step.name, image=step.image, resources=BUCKET_CLIENT, command=step.command,
-                entrypoint=step.entrypoint, env=dict(step.env), secret_env=secret_env, depends_on=store,
+                entrypoint=step.entrypoint, env={**step.env, "HOME": "/tmp"}, secret_env=secret_env,
+                scratch=(Scratch("/tmp", size_mb=64),), run_as_user=BUCKET_CLIENT_USER,
+                run_as_group=BUCKET_CLIENT_USER, depends_on=store,
                 connects_to=store, egress=() if store else (Egress("s3", (443,)),), after=after,
                 reports=step.reports,
             )

@@ -1,7 +1,7 @@
 """The install one-shots, in upstream's order (install.sh at 26.8.0), as exact commands.
 
 Upstream order of the steps that change data: bootstrap-s3-nodestore (bucket `nodestore` +
-lifecycle expiry), bootstrap-snuba (`snuba bootstrap --force`: Kafka topics and ClickHouse
+lifecycle expiry; here also `files` for the S3 file store, without expiry), bootstrap-snuba (`snuba bootstrap --force`: Kafka topics and ClickHouse
 migrations), bootstrap-s3-profiles (feature-complete: bucket `profiles` + lifecycle),
 set-up-and-migrate-database (`sentry upgrade --noinput --create-kafka-topics`), then user creation.
 We run both buckets in one step before Snuba (neither depends on Snuba), create the Kafka topics
@@ -60,15 +60,20 @@ def _lifecycle(days: int, bucket: str) -> str:
     return json.dumps({"Rules": [rule]})
 
 
-def create_buckets(buckets: Sequence[str], retention_days: int, endpoint: str = "http://seaweedfs:8333") -> InstallStep:
-    """Create each bucket unless it exists and (re)apply its expiry, like upstream's s3cmd steps."""
+def create_buckets(buckets: Sequence[str], retention_days: int, endpoint: str = "http://seaweedfs:8333",
+                   unexpiring: Sequence[str] = ()) -> InstallStep:
+    """Create each bucket unless it exists and (re)apply its expiry, like upstream's s3cmd steps;
+    the `unexpiring` ones (uploaded files, which Sentry deletes itself) get no expiry."""
     if retention_days < 1:
         raise ValueError("retention_days must be at least 1")
     lines = ["set -eu"]
     for bucket in buckets:
+        lines.append(f'aws --endpoint-url "$S3_ENDPOINT" s3api head-bucket --bucket {bucket} >/dev/null 2>&1'
+                     f' || aws --endpoint-url "$S3_ENDPOINT" s3api create-bucket --bucket {bucket}')
+        if bucket in unexpiring:
+            lines.append(f'echo "bucket {bucket}: present, objects kept until Sentry deletes them"')
+            continue
         lines += [
-            f'aws --endpoint-url "$S3_ENDPOINT" s3api head-bucket --bucket {bucket} >/dev/null 2>&1'
-            f' || aws --endpoint-url "$S3_ENDPOINT" s3api create-bucket --bucket {bucket}',
             f'aws --endpoint-url "$S3_ENDPOINT" s3api put-bucket-lifecycle-configuration --bucket {bucket}'
             f" --lifecycle-configuration '{_lifecycle(retention_days, bucket)}'",
             f'echo "bucket {bucket}: present, objects expire after {retention_days} days"',
@@ -179,16 +184,17 @@ def install_steps(
     url: str,
     retention_days: int,
     buckets: Sequence[str] = (),
+    unexpiring_buckets: Sequence[str] = (),
     external_topics: Optional[tuple[Sequence[tuple[str, int, Mapping[str, str]]], Mapping[str, str]]] = None,
 ) -> tuple[InstallStep, ...]:
     """All steps in the order they must run; each waits for the one before it.
 
     `buckets`: the bundled SeaweedFS buckets in use (`nodestore` with the S3 node store,
-    `profiles` in feature-complete). `external_topics`: (topics, kafka_env) when Kafka is external.
+    `profiles` in feature-complete, `files` with the S3 file store, which is `unexpiring`). `external_topics`: (topics, kafka_env) when Kafka is external.
     """
     steps = []
     if buckets:
-        steps.append(create_buckets(buckets, retention_days))
+        steps.append(create_buckets(buckets, retention_days, unexpiring=unexpiring_buckets))
     if external_topics is not None:
         steps.append(create_kafka_topics(*external_topics))
     steps += [

@@ -6,8 +6,10 @@ Postgres dump, then the ClickHouse backup (its task waits for that dump), then t
 (`sentry-<stamp>.set`). Before an upgrade: the Postgres dump, then the ClickHouse backup, then
 Snuba's and Sentry's migrations. Stores under `sentry.external` are backed up by their operators:
 nothing here touches them. The watchdog also follows `sentry cleanup` (its status files on Docker,
-its CronJob on Kubernetes), backups or not. The node store is in Postgres by default, so the dump holds event
-bodies; an S3 node store (`sentry.nodestoreImage`) keeps them in the bucket, outside these sets.
+its CronJob on Kubernetes), backups or not. With the S3 node store (the default where the platform
+builds Sentry's image, or `sentry.nodestoreImage`) event payloads, and where no volume is shared
+uploaded files, live in SeaweedFS (or the operator's S3), outside these sets: the README says how
+to keep them safe. With the Postgres node store the dump holds the payloads too.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+import pulumi
+
 from components import stores
 from components.apps.sentry.catalog import CLEANUP_JOB, CLEANUP_STATUS_DIR, CLEANUP_STATUS_VOLUME
+from components.apps.sentry import storage
 from components.apps.sentry.files.clickhouse import render_clickhouse_backup_disk
 from components.apps.sentry.files.nginx import EDGE_PORT
 from components.apps.sentry.images import SMTP_PORT
 from components.apps.site import Site
 from components.operations import alerting, clickhouse, describe, files
-from components.spec import ConfigFile, FileMount, Service, Task
+from components.spec import ConfigFile, FileMount, ScheduledTask, Service, Task
 
 # nginx answers /_health/ by asking web (files/nginx.py): the whole path a user's request takes.
 HEALTH_URL = f"http://nginx:{EDGE_PORT}/_health/"
@@ -32,6 +37,22 @@ DATABASE = "postgres"  # Sentry's database, user and host in the bundled Postgre
 SET_NAME = "sentry"
 # The install steps that change what the backups hold: they wait for the pre-upgrade backups.
 MIGRATIONS = ("snuba-bootstrap", "sentry-upgrade")
+# The node store's and the file store's buckets on the bundled SeaweedFS are outside the backup
+# sets; with `backup.offsite` this task copies them there too, beside the sets, with the same
+# rclone image and remote (no script of the backups changes). Payloads expire there as here.
+OFFSITE_OBJECTS = "offsite-objects"
+OFFSITE_OBJECTS_SCRIPT = """\
+set -eu
+tuning="--config /dev/null --transfers 4 --checkers 4 --buffer-size 0 --s3-upload-concurrency 1 --s3-chunk-size 5M --s3-no-check-bucket"
+base="offsite:$OFFSITE_BUCKET${OFFSITE_PREFIX:+/$OFFSITE_PREFIX}/sentry-objects"
+for bucket in $OBJECT_BUCKETS; do
+  rclone copy "store:$bucket" "$base/$bucket" $tuning --stats-one-line -v
+done
+for bucket in $EXPIRING_BUCKETS; do
+  rclone delete "$base/$bucket" --min-age "${EXPIRY_DAYS}d" $tuning -v
+done
+echo "objects of $OBJECT_BUCKETS copied to $base"
+"""
 BACKUP_DISK_FILE = "clickhouse-backups-xml"
 # `sentry cleanup` runs daily at 00:00 UTC and may take hours on a large install: a day and a half
 # without a success is a missed (or failing) cleanup.
@@ -74,14 +95,14 @@ def operations(site: Site, settings, services: Sequence[Service], secrets) -> Op
     server = deployed.get("clickhouse")
     backups = backup is not None and backup.enabled and (postgres or server) is not None
     if backups:
-        _backups(ops, site, settings, postgres, server, secrets)
+        _backups(ops, site, settings, postgres, server, secrets, "seaweedfs" in deployed)
     if site.alerts is not None and site.alerts.any_target:
         _watchdog(ops, site, settings, deployed, postgres is not None and backups, server is not None and backups)
     return ops
 
 
 def _backups(ops: Operations, site: Site, settings, postgres: Optional[Service], server: Optional[Service],
-             secrets) -> None:
+             secrets, store_deployed: bool) -> None:
     backup = site.backup
     protected = describe.Protected(
         settings.version,
@@ -110,10 +131,40 @@ def _backups(ops: Operations, site: Site, settings, postgres: Optional[Service],
     if offsite is not None:
         ops.scheduled.append(offsite)
         ops.files.append(files.script_file("offsite.sh"))
+        objects = _offsite_objects(offsite, settings, secrets, store_deployed)
+        if objects is not None:
+            ops.scheduled.append(objects)
     ops.files.append(files.script_file("health.sh"))
     # Several lists mount the same script: one file each.
     ops.files[:] = list({f.name: f for f in ops.files}.values())
-    ops.volumes.append(describe.backups_volume(owner=clickhouse.CLICKHOUSE_UID, shared=server is not None))
+    volume = describe.backups_volume(owner=clickhouse.CLICKHOUSE_UID, shared=server is not None)
+    # ClickHouse's server keeps it mounted: the backup jobs run on its node, one ReadWriteOnce claim.
+    ops.volumes.append(dataclasses.replace(volume, holder="clickhouse") if server else volume)
+
+
+def _offsite_objects(offsite: ScheduledTask, settings, secrets, store_deployed: bool) -> Optional[ScheduledTask]:
+    """The bundled SeaweedFS's buckets copied to the off-site remote (the dumps' task is the model:
+    same image, remote, schedule and limits); objects of expiring buckets are deleted there after
+    the event retention, as the bucket's own lifecycle does here."""
+    buckets = storage.buckets(settings)
+    if not store_deployed or not buckets:
+        return None
+    remote = {k: v for k, v in offsite.env.items() if k.startswith("RCLONE_CONFIG_OFFSITE_") or
+              k in ("OFFSITE_BUCKET", "OFFSITE_PREFIX", "GOMEMLIMIT", "HOME", "XDG_CACHE_HOME")}
+    return dataclasses.replace(
+        offsite,
+        name=OFFSITE_OBJECTS,
+        command=("sh", "-c", OFFSITE_OBJECTS_SCRIPT),
+        env={**remote, "RCLONE_CONFIG_STORE_TYPE": "s3", "RCLONE_CONFIG_STORE_PROVIDER": "SeaweedFS",
+             "RCLONE_CONFIG_STORE_ENDPOINT": "http://seaweedfs:8333", "RCLONE_CONFIG_STORE_ENV_AUTH": "false",
+             "OBJECT_BUCKETS": " ".join(name for name, _ in buckets),
+             "EXPIRING_BUCKETS": " ".join(name for name, expires in buckets if expires),
+             "EXPIRY_DAYS": str(settings.event_retention_days)},
+        secret_env={**offsite.secret_env,
+                    "RCLONE_CONFIG_STORE_ACCESS_KEY_ID": pulumi.Output.secret(secrets.object_store_access_key),
+                    "RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY": pulumi.Output.secret(secrets.object_store_secret_key)},
+        files=(), mounts=(), health=None, depends_on=("seaweedfs",), connects_to=("seaweedfs",),
+    )
 
 
 def _clickhouse(ops: Operations, settings, server: Service, secrets, backup, paired: bool) -> None:

@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 from urllib.parse import urlsplit
 
 from components import spec
-from components.apps.sentry import catalog, sizing, topics
+from components.apps.sentry import catalog, sizing, storage, topics
 from components.apps.sentry.catalog import CATALOG, FILES, SENTRY, SNUBA
 from components.apps.sentry.credentials import Context
 from components.apps.sentry.environment import environment
@@ -51,12 +51,13 @@ def services(settings: SentrySettings, context: Context) -> tuple[spec.Service, 
 
 
 def image_of(name: str, settings: SentrySettings) -> Image:
-    """The image a service runs; an operator's node-store image replaces the Sentry image."""
+    """The image a service runs; Sentry's with sentry-nodestore-s3 (the operator's, or the one the
+    platform builds) replaces the published Sentry image everywhere."""
     entry = CATALOG[name]
     key = {SENTRY: "sentry", SNUBA: "snuba"}.get(entry.shape, entry.image)
     found = IMAGES[key]
-    if key == "sentry" and settings.nodestore_image:
-        return Image(settings.nodestore_image, found.uid, found.gid)
+    if key == "sentry" and storage.sentry_image(settings):
+        return Image(storage.sentry_image(settings), found.uid, found.gid)
     return Image(found.reference.format(version=settings.version), found.uid, found.gid, found.root,
                  found.capabilities)
 
@@ -111,6 +112,7 @@ def service(name: str, settings: SentrySettings, context: Context, partitions: M
         max_replicas=_max_replicas(name, entry, partitions),
         # Kubernetes runs it as a CronJob (cleanup_schedule), as the community chart does.
         platforms=("docker",) if name == catalog.CLEANUP_JOB else (),
+        beside=entry.beside,
     )
 
 
@@ -210,10 +212,13 @@ def volumes(settings: SentrySettings, built: tuple[spec.Service, ...]) -> tuple[
     for one in built:
         for mount in one.mounts:
             users[mount.volume] = users.get(mount.volume, 0) + 1
+    # With the file store in S3, sentry-data holds only caches (debug and release files being read):
+    # each pod's own, like the other caches of one service.
+    caches = catalog.LOCAL_VOLUMES | ({"sentry-data"} if settings.filestore == "s3" else set())
     found = []
     for name, count in users.items():
         size, data = catalog.VOLUMES[name]
-        volume = spec.Volume(name, size, shared=count > 1, data=data, local=name in catalog.LOCAL_VOLUMES,
+        volume = spec.Volume(name, size, shared=count > 1, data=data and name not in caches, local=name in caches,
                              owner=_owner(name, built))
         if name == "sentry-kafka":
             kept = kafka_kept(settings)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Mapping, Optional
 
 from components.settings import extra_env
-from components.spec import Resources
+from components.spec import BUILDS_IMAGES, SHARES_VOLUMES, Resources
 from components.validation import Problems, Section, email_problem, url_problem
 
 from components.apps.sentry import catalog, sizing, topics
@@ -29,6 +29,9 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 SASL_MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# Where event payloads (the node store) and uploaded files (the file store) live.
+NODESTORES = ("s3", "postgres")
+FILESTORES = ("s3", "filesystem")
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,7 @@ class ExternalS3:
     secret_access_key: str  # secret
     nodestore_bucket: str
     profiles_bucket: str
+    files_bucket: str
     addressing_style: str
 
 
@@ -144,21 +148,51 @@ class SentrySettings:
     # the container's own networks, which on Docker is the app network; on Kubernetes a pod's
     # interface is often a /32, so set the cluster's pod CIDR there.
     internal_networks: tuple[str, ...] = ()
+    # `sentry.nodestore` / `sentry.filestore` as the operator set them; None: decided below from
+    # what the platform can do (`capabilities`, components.spec), which the app fills in.
+    nodestore_choice: Optional[str] = None
+    filestore_choice: Optional[str] = None
+    capabilities: frozenset[str] = frozenset()
+    # Services the operator sized (`resources.<service>`): one left out later is refused by name.
+    sized: frozenset[str] = frozenset()
 
     @property
     def nodestore(self) -> str:
-        """Where event payloads live: S3 needs sentry-nodestore-s3, which only an operator's image has."""
-        return "s3" if self.nodestore_image else "postgres"
+        """Where event payloads live. S3 (upstream's default since 25.10) needs sentry-nodestore-s3
+        in Sentry's image: the operator's image, or the one a platform that builds images builds."""
+        if self.nodestore_choice:
+            return self.nodestore_choice
+        return "s3" if self.nodestore_image or BUILDS_IMAGES in self.capabilities else "postgres"
 
     @property
-    def deployed_services(self) -> tuple[str, ...]:
-        """The services this stack runs: the profile's set minus the stores that run outside."""
-        external = {catalog.EXTERNAL_REPLACES[k] for k in self.external.present}
-        return tuple(n for n in catalog.service_names(self.profile) if n not in external)
+    def builds_image(self) -> bool:
+        """Sentry's image is built from the repository's Dockerfile (upstream's sentry/Dockerfile)."""
+        return self.nodestore == "s3" and not self.nodestore_image
+
+    @property
+    def filestore(self) -> str:
+        """Where uploaded files live (source maps, debug files, attachments): upstream's directory on
+        sentry-data where every Sentry process can mount one volume for free (one Docker host),
+        else the S3 store, so that no ReadWriteMany volume is needed."""
+        if self.filestore_choice:
+            return self.filestore_choice
+        return "filesystem" if SHARES_VOLUMES in self.capabilities else "s3"
 
     @property
     def uses_object_store(self) -> bool:
-        return self.profile == catalog.FEATURE_COMPLETE or self.nodestore == "s3"
+        """Anything keeps data in S3: the node store, the file store or profiles (feature-complete)."""
+        return self.profile == catalog.FEATURE_COMPLETE or self.nodestore == "s3" or self.filestore == "s3"
+
+    @property
+    def deployed_services(self) -> tuple[str, ...]:
+        """The services this stack runs: the profile's set minus the stores that run outside, and
+        minus what nothing would use (SeaweedFS without S3 data, the smtp relay when mail is external)."""
+        skipped = {catalog.EXTERNAL_REPLACES[k] for k in self.external.present}
+        if not self.uses_object_store:
+            skipped.add("seaweedfs")
+        if self.mail is not None:
+            skipped.add("smtp")
+        return tuple(n for n in catalog.service_names(self.profile) if n not in skipped)
 
     def resources_for(self, service: str) -> Resources:
         if service in self.resources:
@@ -171,23 +205,28 @@ def parse_settings(section: Section, problems: Problems) -> SentrySettings:
     profile = section.string("profile", catalog.ERRORS_ONLY, choices=catalog.PROFILES) or catalog.ERRORS_ONLY
     retention = section.integer("eventRetentionDays", 90, minimum=1, maximum=3650)
     nodestore_image = section.string("nodestoreImage", None, check=_pinned_image)
+    nodestore = section.string("nodestore", None, choices=NODESTORES)
+    filestore = section.string("filestore", None, choices=FILESTORES)
     internal_networks = _networks(section, "internalNetworks")
     mail = _mail(section.section("mail")) if section.has("mail") else None
     section.raw("mail")
     external = _external(section.section("external"))
-    present = _deployed(profile, external)
+    present = _deployed(profile, external, mail is not None)
     workers = section.section("workers")
     concurrency = workers.integer("taskworkerConcurrency", sizing.DEFAULT_TASKWORKER_CONCURRENCY, minimum=1, maximum=32)
     launchpad = workers.integer("launchpadConcurrency", sizing.DEFAULT_LAUNCHPAD_CONCURRENCY, minimum=1, maximum=32)
     replicas = _replicas(workers.section("replicas"), profile, present)
     workers.finish()
     kafka = _kafka(section.section("kafka"))
-    resources = _resources(section.section("resources"), profile, present, concurrency)
+    sizes = section.section("resources")
+    resources = _resources(sizes, profile, present, concurrency)
     env = extra_env(section, {name: "the matching sentry setting" for name in MANAGED_ENV})
     section.finish()
     return SentrySettings(version, profile, retention, nodestore_image, mail, concurrency, launchpad, replicas,
                           kafka, resources, external, env, secret=section.secret,
-                          internal_networks=internal_networks)
+                          internal_networks=internal_networks, nodestore_choice=nodestore, filestore_choice=filestore,
+                          sized=frozenset(k for k in sizes.data if k in resources) if isinstance(sizes.data, dict)
+                          else frozenset())
 
 
 def _networks(section: Section, key: str) -> tuple[str, ...]:
@@ -325,12 +364,15 @@ def _s3(s: Section) -> ExternalS3:
                       s.string("accessKeyId"), s.string("secretAccessKey", secret=True),
                       s.string("nodestoreBucket", "nodestore", check=bucket),
                       s.string("profilesBucket", "profiles", check=bucket),
+                      s.string("filesBucket", "files", check=bucket),
                       s.string("addressingStyle", "path", choices=("path", "virtual")))
 
 
-def _deployed(profile: str, external: External) -> dict[str, str]:
+def _deployed(profile: str, external: External, external_mail: bool) -> dict[str, str]:
     """Every catalog service mapped to '' when deployed, else why it is not."""
     replaced = {catalog.EXTERNAL_REPLACES[k]: f"runs outside this stack (external.{k})" for k in external.present}
+    if external_mail:
+        replaced["smtp"] = "is not deployed: sentry.mail sends Sentry's mail, the bundled relay is left out"
     names = set(catalog.service_names(profile))
     return {n: replaced.get(n, "") if n in names else f"is not deployed with profile {profile}"
             for n in catalog.CATALOG}

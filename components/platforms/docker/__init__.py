@@ -2,6 +2,7 @@
 
 from components.platforms.docker.settings import parse_env_file, parse_settings
 from components.plugins import Plugin
+from components.spec import BUILDS_IMAGES, SHARES_VOLUMES
 
 
 def _create(name, args, opts):
@@ -16,5 +17,6 @@ def _check(spec, settings):
     return check(spec, settings)
 
 
+# One engine builds images and every container on it can mount any named volume.
 PLUGIN = Plugin(parse_settings=parse_settings, create=_create, check=_check,
-                dsn_targets={"envFile": parse_env_file})
+                dsn_targets={"envFile": parse_env_file}, capabilities=frozenset({BUILDS_IMAGES, SHARES_VOLUMES}))

@@ -4,11 +4,13 @@ Long-running services: `restart: unless-stopped`, memory (swap only where the ap
 CPU limits, json-file log rotation, a health check, and creation only after the services they depend on are healthy. One-shot tasks
 run to completion (the provider attaches and waits); a task that fails stops everything that
 comes after it, with a message naming it. Only the entrypoint is published, on bindAddress:port.
-Data volumes outlive the stack: they are retained when deleted and protected when asked.
+Data volumes outlive the stack: they are retained when deleted and protected when asked. Images
+the app asks to build (AppSpec.builds) are built by the same engine and never pushed.
 """
 
 from __future__ import annotations
 
+import posixpath
 from typing import Optional, Sequence
 
 import pulumi
@@ -18,7 +20,7 @@ from components.platforms.docker import commands, containers, deploy_check, env_
 from components.platforms.docker.containers import require_success
 from components.platforms.docker.settings import DockerSettings
 from components.plugins import PlatformArgs
-from components.spec import AppSpec, ScheduledTask, Service, Task, Workload
+from components.spec import AppSpec, ImageBuild, ScheduledTask, Service, Task, Workload
 
 TYPE = "error-tracking:platforms:Docker"
 HEALTHY_TIMEOUT_SECONDS = 600
@@ -42,14 +44,16 @@ class DockerPlatform(pulumi.ComponentResource):
             f"{name}-network", name=self.prefix, driver="bridge", labels=self._labels("network"),
             opts=self._child,
         )
+        # Images the app asks to build are built on this engine (never pushed); the rest are pulled.
+        self.builds = {b.reference: self._build(b) for b in self.spec.builds}
         self.images = {
             image: docker.RemoteImage(
-                f"{name}-image-{image.replace('/', '-').replace(':', '-').replace('@', '-')}",
+                f"{name}-image-{_label(image)}",
                 name=image,
                 keep_locally=True,
                 opts=self._child,
             )
-            for image in sorted({w.image for w in self.spec.workloads()})
+            for image in sorted({w.image for w in self.spec.workloads()} - set(self.builds))
         }
         self.volumes = {
             v.name: docker.Volume(
@@ -122,6 +126,37 @@ class DockerPlatform(pulumi.ComponentResource):
 
     # --- realization -------------------------------------------------------------------------
 
+    def _build(self, build: ImageBuild) -> docker.Image:
+        """The image built by this engine from the repository's Dockerfile, kept there (no push).
+
+        The provider hashes the context (the Dockerfile and anything beside it) with the build
+        args and rebuilds only when they change; containers run the resulting image ID, so a
+        rebuild replaces them and an unchanged build touches nothing."""
+        return docker.Image(
+            f"{self._name}-build-{_label(build.reference)}",
+            image_name=build.reference,
+            build=docker.DockerBuildArgs(
+                context=build.context,
+                # Relative paths are the project directory's, where Pulumi runs the program.
+                dockerfile=posixpath.join(build.context, build.dockerfile),
+                args=dict(build.args),
+                platform=build.platform,
+            ),
+            skip_push=True,
+            opts=self._child,
+        )
+
+    def image_id(self, image: str) -> pulumi.Output[str]:
+        """The engine's ID of a workload's image, once pulled or built."""
+        if image in self.builds:
+            # For an image built and not pushed, the local image ID (sha256:...).
+            return self.builds[image].repo_digest
+        return self.images[image].image_id
+
+    def image_resource(self, image: str) -> pulumi.Resource:
+        """What pulls or builds a workload's image."""
+        return self.builds.get(image) or self.images[image]
+
     def _owner(self, volume) -> docker.Container:
         """A fresh Docker volume belongs to root: a one-shot container hands it to its owner."""
         return docker.Container(
@@ -143,7 +178,7 @@ class DockerPlatform(pulumi.ComponentResource):
         gates = {f"error-tracking.after.{task}": self._succeeded[task] for task in workload.after
                  if task not in self._stopped}
         common = dict(
-            image=self.images[workload.image].image_id,
+            image=self.image_id(workload.image),
             entrypoints=list(workload.entrypoint) if workload.entrypoint else None,
             envs=containers.envs(workload),
             uploads=containers.uploads(self.spec, workload),
@@ -223,6 +258,10 @@ class DockerPlatform(pulumi.ComponentResource):
 
     def _labels(self, component: str, extra=None) -> list[docker.ContainerLabelArgs]:
         return containers.labels(self.spec.name, self.prefix, component, extra or {})
+
+
+def _label(image: str) -> str:
+    return image.replace('/', '-').replace(':', '-').replace('@', '-')
 
 
 def check(spec: AppSpec, settings: DockerSettings) -> list[str]:

@@ -52,11 +52,11 @@ echo "stopped"
 
 
 def declare(platform, stop: StopFirst) -> pulumi.Resource:
-    """The step on `platform` (a DockerPlatform), once the new images are pulled."""
+    """The step on `platform` (a DockerPlatform), once the new images are pulled or built."""
     settings, spec = platform.settings, platform.spec
     services = [spec.service(name) for name in stop.services]
-    pulled = [platform.images[s.image] for s in services]
-    entries = pulumi.Output.all(*[i.image_id for i in pulled]).apply(lambda ids: " ".join(
+    pulled = [platform.image_resource(s.image) for s in services]
+    entries = pulumi.Output.all(*[platform.image_id(s.image) for s in services]).apply(lambda ids: " ".join(
         f"{s.name}={image}@{s.stop_grace_seconds or DEFAULT_GRACE_SECONDS}" for s, image in zip(services, ids)))
     name = f"{platform.name}-{stop.name}"
     opts = commands.secret_output_options(pulumi.ResourceOptions(parent=platform), *pulled)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from components.platforms.kubernetes.naming import dns_label
 from components.platforms.kubernetes.settings import API_SERVER, KubernetesSettings
+from components.platforms.kubernetes.storage import across_nodes
 from components.spec import AppSpec, Task
 
 PREFIX = "error-tracking:kubernetes"
@@ -38,6 +39,10 @@ def check(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
             )
     problems.extend(_edge(spec, settings))
     problems.extend(_egress(spec, settings))
+    problems.extend(_shared_claims(spec, settings))
+    if spec.builds:
+        problems.append(f"error-tracking:platform: kubernetes builds no images, and {spec.name} asked for "
+                        f"{', '.join(b.reference for b in spec.builds)}; give {spec.name} a pushed image instead")
     return problems
 
 
@@ -55,6 +60,24 @@ def _edge(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
         "pod (GKE Gateway, AWS Load Balancer Controller in IP mode, a hostNetwork controller) list the addresses it "
         f"sends from in {key}.sourceCidrs instead (README: Kubernetes)"
     ]
+
+
+def _shared_claims(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
+    """A claim several pods mount at once needs a ReadWriteMany class; the cluster's default class
+    (EKS, GKE, AKS, k3s, Longhorn) serves ReadWriteOnce only, and the pods would stay Pending."""
+    if settings.shared_storage_class:
+        return []
+    spec = spec.for_platform("kubernetes")
+    shared = [v for v in spec.volumes if across_nodes(v)]
+    if not shared:
+        return []
+    mounters = {v.name: sorted({w.name for w in spec.workloads() if any(m.volume == v.name for m in w.mounts)})
+                for v in shared}
+    listed = "; ".join(f"{dns_label(v.name, 'volume')} (mounted by {', '.join(mounters[v.name])})" for v in shared)
+    return [f"{PREFIX}.sharedStorageClass: is required: {spec.name} mounts {listed} from several pods at once, "
+            "which needs a ReadWriteMany StorageClass (NFS, EFS, Filestore, Azure Files; MicroK8s' hostpath on "
+            "one node). The cluster's default class on EKS, GKE, AKS, k3s and Longhorn serves ReadWriteOnce "
+            "only, so those pods would stay Pending; set kubernetes.sharedStorageClass to a ReadWriteMany class"]
 
 
 def _egress(spec: AppSpec, settings: KubernetesSettings) -> list[str]:

@@ -48,6 +48,8 @@ def declare(ctx: Context) -> None:
     )
     api_entity = ctx.api_policy = _cilium_api_server(ctx)
     for w in ctx.spec.workloads():
+        if w.beside is not None:
+            continue  # in its service's pods: that service's policy covers it (_egress)
         component = ctx.component(w)
         ctx.policies[w.name] = k8s.networking.v1.NetworkPolicy(
             f"{ctx.name}-{component}-netpol",
@@ -110,7 +112,8 @@ def _ingress(ctx: Context, w: Workload) -> list[dict[str, Any]]:
     if not isinstance(w, Service) or not w.ports:
         return []
     rules = []
-    clients = ctx.spec.clients_of(w.name)
+    # A helper's traffic is its pod's: the pods of the service it runs beside.
+    clients = sorted({ctx.spec.workload(c).beside or c for c in ctx.spec.clients_of(w.name)})
     if clients:
         rules.append({"from_": [_pods(ctx, clients)], "ports": _ports(p.number for p in w.ports)})
     entry = ctx.spec.entrypoint
@@ -137,14 +140,15 @@ def _calls_api(w: Workload) -> bool:
 
 def _egress(ctx: Context, w: Workload) -> list[dict[str, Any]]:
     rules = dns_rules(ctx.settings)
-    for peer in w.connects_to:
+    helpers = ctx.spec.helpers_of(w.name) if isinstance(w, Service) else ()
+    for peer in dict.fromkeys(p for one in (w, *helpers) for p in one.connects_to):
         ports = [p.number for p in ctx.spec.service(peer).ports]
         if ports:
             rules.append({"to": [_pods(ctx, [peer])], "ports": _ports(ports)})
-    destinations = [(e.name, e.ports, e.public) for e in w.egress]
+    destinations = [(e.name, e.ports, e.public) for one in (w, *helpers) for e in one.egress]
     if _calls_api(w):
         destinations.append((API_SERVER, API_SERVER_PORTS, False))
-    for name, ports, public in destinations:
+    for name, ports, public in dict.fromkeys(destinations):
         peers = addresses.destination(ctx.settings, name, public)
         if peers is not None:
             rules.append({"to": peers, "ports": _ports(ports)})

@@ -85,7 +85,8 @@ class KubernetesPlatform(pulumi.ComponentResource):
         ctx.ready.update({name: declared.job for name, declared in stopping.items()})
         for w in spec.start_order():
             if isinstance(w, Service):
-                workloads.service(ctx, w, claims, files)
+                if w.beside is None:  # a helper runs in its service's pods (workloads.service)
+                    workloads.service(ctx, w, claims, files)
             elif isinstance(w, Task):
                 reporting = workloads.task(ctx, w, claims, files)
                 if reporting:

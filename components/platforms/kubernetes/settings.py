@@ -111,7 +111,8 @@ class KubernetesSettings:
     # None: the cluster's default StorageClass.
     storage_class: Optional[str] = None
     # The class for volumes several pods mount at once (ReadWriteMany: NFS, EFS, Filestore, Azure
-    # Files...); None: storage_class. Databases stay on storage_class (block storage).
+    # Files...); required when the app has such a volume (checks.py), never a silent fallback to a
+    # class that serves ReadWriteOnce only. Databases stay on storage_class (block storage).
     shared_storage_class: Optional[str] = None
     ingress: IngressSettings = field(default_factory=IngressSettings)
     # A Gateway API route instead of the Ingress (ingress-nginx is retired).
@@ -184,7 +185,7 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
         namespace=namespace,
         create_namespace=create_namespace,
         storage_class=storage_class,
-        shared_storage_class=shared_storage_class or storage_class,
+        shared_storage_class=shared_storage_class,
         ingress=ingress,
         gateway=gateway,
         autoscaling=autoscaling,

@@ -17,19 +17,25 @@ from components.platforms.kubernetes.naming import dns_label, short_hash
 from components.spec import Service, Volume, Workload
 
 FILE_KEY = "content"
+IMMUTABLE_CLAIM_FIELDS = ("spec.accessModes", "spec.storageClassName")
 
 
 def size(ctx: Context, v: Volume) -> str:
     return f"{ctx.settings.volume_sizes.get(dns_label(v.name, 'volume'), v.size_gb)}Gi"
 
 
+def across_nodes(v: Volume) -> bool:
+    """Pods on several nodes mount it at once (ReadWriteMany); a held volume's pods share one node."""
+    return v.shared and not v.local and v.holder is None
+
+
 def claim_spec(ctx: Context, v: Volume) -> dict[str, Any]:
     spec: dict[str, Any] = {
-        "access_modes": ["ReadWriteMany" if v.shared else "ReadWriteOnce"],
+        "access_modes": ["ReadWriteMany" if across_nodes(v) else "ReadWriteOnce"],
         "resources": {"requests": {"storage": size(ctx, v)}},
     }
     # Shared volumes need a class that serves ReadWriteMany; the rest stay on block storage.
-    storage_class = ctx.settings.shared_storage_class if v.shared else ctx.settings.storage_class
+    storage_class = ctx.settings.shared_storage_class if across_nodes(v) else ctx.settings.storage_class
     if storage_class:
         spec["storage_class_name"] = storage_class
     return spec
@@ -63,9 +69,23 @@ def claims(ctx: Context) -> dict[str, k8s.core.v1.PersistentVolumeClaim]:
             # Not awaited: with WaitForFirstConsumer storage a claim binds only once a pod uses it.
             metadata=ctx.meta(name, name, annotations={"pulumi.com/skipAwait": "true"}),
             spec=claim_spec(ctx, v),
-            opts=ctx.data_opts() if v.data else ctx.opts(),
+            # A bound claim's access modes and class cannot change: one made by an earlier release
+            # (a ReadWriteMany backups claim, another class) keeps them instead of being replaced.
+            opts=pulumi.ResourceOptions.merge(ctx.data_opts() if v.data else ctx.opts(),
+                                              pulumi.ResourceOptions(ignore_changes=list(IMMUTABLE_CLAIM_FIELDS))),
         )
     return result
+
+
+def colocation(ctx: Context, w: Workload) -> dict[str, Any]:
+    """Pod affinity to the node of each stateful service that holds a volume `w` mounts (Volume.holder):
+    a ReadWriteOnce claim serves every pod on one node, so no ReadWriteMany class is needed."""
+    holders = sorted({ctx.spec.volume(m.volume).holder for m in w.mounts} - {None, w.name})
+    if not holders:
+        return {}
+    terms = [{"label_selector": {"match_labels": ctx.selector(ctx.component(h))},
+              "topology_key": "kubernetes.io/hostname"} for h in holders]
+    return {"affinity": {"pod_affinity": {"required_during_scheduling_ignored_during_execution": terms}}}
 
 
 def config_files(ctx: Context) -> dict[str, pulumi.Resource]:
@@ -114,8 +134,10 @@ def never_secret(value: pulumi.Input[str], what: str) -> pulumi.Input[str]:
     return pulumi.Output.all(output, checked).apply(lambda values: str(values[0]))
 
 
-def pod_volumes(ctx: Context, w: Workload, templated: Sequence[str] = ()) -> tuple[list[dict], dict[str, str], list[dict]]:
-    """Pod volumes (claims, files, scratch), volume names by the app's volume, and extra mounts."""
+def pod_volumes(ctx: Context, w: Workload, templated: Sequence[str] = (),
+                prefix: str = "") -> tuple[list[dict], dict[str, str], list[dict]]:
+    """Pod volumes (claims, files, scratch), volume names by the app's volume, and extra mounts;
+    `prefix` names the files' and scratch's volumes of a second container in the same pod."""
     volumes: list[dict] = []
     names: dict[str, str] = {}
     for m in w.mounts:
@@ -131,7 +153,7 @@ def pod_volumes(ctx: Context, w: Workload, templated: Sequence[str] = ()) -> tup
     mounts: list[dict] = []
     for index, f in enumerate(w.files):
         file = ctx.spec.file(f.file)
-        volume = f"file-{index}"
+        volume = f"{prefix}file-{index}"
         source = dns_label(file.name, "file")
         items = [{"key": FILE_KEY, "path": FILE_KEY}]
         if file.secret:
@@ -140,7 +162,7 @@ def pod_volumes(ctx: Context, w: Workload, templated: Sequence[str] = ()) -> tup
             volumes.append({"name": volume, "config_map": {"name": source, "items": items, "default_mode": 0o444}})
         mounts.append({"name": volume, "mount_path": f.path, "sub_path": FILE_KEY, "read_only": True})
     for index, s in enumerate(w.scratch):
-        volume = f"scratch-{index}"
+        volume = f"{prefix}scratch-{index}"
         empty_dir: dict[str, Any] = {"size_limit": f"{s.size_mb}Mi"}
         if s.memory:
             empty_dir["medium"] = "Memory"

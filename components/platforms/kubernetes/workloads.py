@@ -16,7 +16,7 @@ import pulumi_kubernetes as k8s
 
 from components.platforms.kubernetes import access, pods, report, stop, storage
 from components.platforms.kubernetes.context import Context
-from components.platforms.kubernetes.naming import dns_label, job_name, task_fingerprint
+from components.platforms.kubernetes.naming import dns_label, job_name, short_hash, task_fingerprint
 from components.spec import REPORT_PREFIX, ScheduledTask, Service, Task, Workload
 
 
@@ -65,17 +65,19 @@ def service(ctx: Context, s: Service, claims, files) -> None:
     owned = [v for v in ctx.spec.volumes if storage.owner(ctx, v) is s]
     volumes, names, mounts = storage.pod_volumes(ctx, s, templated=[v.name for v in owned])
     granted = access.watch_access(ctx, s)
+    containers = [pods.container(s, config_map=config_map, secret=secret, volume_names=names, extra_mounts=mounts)]
+    helper_deps, checksum = _helpers(ctx, s, containers, volumes, checksum, claims, files)
     template = {
         "metadata": {"labels": ctx.template_labels(component), "annotations": {"checksum/config": checksum}},
-        "spec": pods.pod_spec(
+        "spec": {**pods.pod_spec(
             s,
-            [pods.container(s, config_map=config_map, secret=secret, volume_names=names, extra_mounts=mounts)],
+            containers,
             volumes=volumes,
             service_account=granted[0] if granted else None,
-        ),
+        ), **storage.colocation(ctx, s)},
     }
     deps = [*env_deps, *_file_deps(s, files), *ctx.after(s), *_claim_deps(ctx, s, claims),
-            *(granted[1] if granted else ())]
+            *(granted[1] if granted else ()), *helper_deps]
     # A stop step may scale it to zero before an upgrade: Pulumi takes the replica count back.
     annotations = stop.annotations(ctx, s)
     metadata = ctx.meta(component, component, **({"annotations": annotations} if annotations else {}))
@@ -118,6 +120,8 @@ def service(ctx: Context, s: Service, claims, files) -> None:
         )
         _scale(ctx, s, component, workload)
     ctx.ready[s.name] = workload
+    for helper in ctx.spec.helpers_of(s.name):
+        ctx.ready[helper.name] = workload
     if s.ports:
         k8s.core.v1.Service(
             f"{ctx.name}-{component}-service",
@@ -143,6 +147,27 @@ def _claim_sizes(ctx: Context, statefulset: str) -> dict[str, pulumi.Input[str]]
     suffix = f"-{statefulset}-0"
     return {"error-tracking/claim-sizes": ctx.claims_checked.apply(lambda checked: ",".join(
         f"{claim}={item['sizeGi']}Gi" for claim, item in sorted(checked.items()) if claim.endswith(suffix)))}
+
+
+def _helpers(ctx: Context, s: Service, containers: list, volumes: list, checksum, claims, files):
+    """The services that run beside `s` (Workload.beside) as more containers of its pods, sharing
+    its local volumes (emptyDirs); their own files and scratch get volumes of their own. Returns
+    what they wait for and the pods' checksum, which then covers their values too."""
+    helpers = ctx.spec.helpers_of(s.name)
+    if not helpers:
+        return [], checksum
+    deps: list[pulumi.Resource] = []
+    sums = [checksum]
+    for index, helper in enumerate(helpers):
+        config_map, secret, env_deps, helper_sum = storage.env(ctx, helper)
+        extra, names, mounts = storage.pod_volumes(ctx, helper, prefix=f"helper-{index}-")
+        present = {v["name"] for v in volumes}
+        volumes.extend(v for v in extra if v["name"] not in present)
+        containers.append(pods.container(helper, config_map=config_map, secret=secret, volume_names=names,
+                                         extra_mounts=mounts))
+        deps += [*env_deps, *_file_deps(helper, files), *_claim_deps(ctx, helper, claims)]
+        sums.append(helper_sum)
+    return deps, pulumi.Output.all(*sums).apply(lambda values: short_hash(values, 16))
 
 
 def _scale(ctx: Context, s: Service, component: str, deployment: k8s.apps.v1.Deployment) -> None:
@@ -199,8 +224,8 @@ def task(ctx: Context, t: Task, claims, files) -> Optional[tuple[k8s.batch.v1.Jo
         # No ttlSecondsAfterFinished: the finished Job must stay, or Pulumi would recreate it.
         "template": {
             "metadata": {"labels": ctx.template_labels(component)},
-            "spec": pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
-                                  service_account=service_account),
+            "spec": {**pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
+                                     service_account=service_account), **storage.colocation(ctx, t)},
         },
     }
     # The whole Job (immutable once created) plus the env values it reads: any change is a new run.
@@ -246,8 +271,8 @@ def scheduled(ctx: Context, t: ScheduledTask, claims, files) -> None:
                     "active_deadline_seconds": ctx.settings.task_timeout_seconds,
                     "template": {
                         "metadata": {"labels": ctx.template_labels(component)},
-                        "spec": pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
-                                              service_account=service_account),
+                        "spec": {**pods.pod_spec(t, [container], volumes=volumes, restart_policy="Never",
+                                                 service_account=service_account), **storage.colocation(ctx, t)},
                     },
                 },
             },

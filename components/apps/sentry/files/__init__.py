@@ -127,6 +127,8 @@ class ObjectStorage:
     region: str = "us-east-1"
     nodestore_bucket: str = "nodestore"
     profiles_bucket: str = "profiles"
+    files_bucket: str = "files"
+    addressing_style: str = "path"
 
 
 @dataclass(frozen=True)
@@ -143,8 +145,10 @@ class FilesContext:
     kafka: Kafka = field(default_factory=Kafka)
     storage: ObjectStorage = field(default_factory=ObjectStorage)
     hosts: Hosts = field(default_factory=Hosts)
-    # "s3" only when the operator's Sentry image ships sentry-nodestore-s3 (upstream builds it in).
+    # "s3" only when Sentry's image ships sentry-nodestore-s3 (upstream builds it in).
     nodestore: Literal["postgres", "s3"] = "postgres"
+    # Uploaded files: upstream's directory on sentry-data, or the S3 store's `files` bucket.
+    filestore: Literal["filesystem", "s3"] = "filesystem"
     # Networks whose requests Sentry treats as internal (system token, relays by address). They
     # must contain Symbolicator's address. Empty: this container's own networks, read at start-up.
     internal_networks: tuple[str, ...] = ()

@@ -13,7 +13,10 @@ Differences from upstream, each on purpose:
   we take explicit networks from the platform when it knows them (FilesContext.internal_networks)
   and fall back to the container's own networks otherwise: never Sentry's default, which is
   every private range.
-- The node store is Postgres unless the operator's image ships sentry-nodestore-s3.
+- The node store is Postgres unless Sentry's image ships sentry-nodestore-s3 (built from
+  images/sentry-nodestore/Dockerfile, or the operator's); then upstream's S3 block, reading and
+  deleting through Postgres so that payloads stored before the switch stay readable.
+- The S3 file store (where no volume is shared) is set here, its keys read from the environment.
 - Behind HTTPS: the proxy TLS header, secure cookies and CSRF_TRUSTED_ORIGINS for the public URL.
 """
 
@@ -93,8 +96,8 @@ def _nodestore(ctx) -> str:
         )
     s3 = ctx.storage
     return (
-        "# The operator's image ships sentry-nodestore-s3; read/delete through Postgres so events\n"
-        "# stored before the switch stay readable.\n"
+        "# Sentry's image ships sentry-nodestore-s3; read/delete through Postgres so events\n"
+        "# stored before the switch stay readable (and `sentry cleanup` still empties the table).\n"
         'SENTRY_NODESTORE = "sentry_nodestore_s3.S3PassthroughDjangoNodeStorage"\n'
         "SENTRY_NODESTORE_OPTIONS = {\n"
         '    "compression": True,\n'
@@ -126,6 +129,27 @@ def _profiles_storage(ctx) -> str:
         f'    "region_name": {_py(s3.region)},\n'
         f'    "endpoint_url": {_py(s3.endpoint_url)},\n'
         '    "addressing_style": "path",\n'
+        '    "signature_version": "s3v4",\n'
+        "}\n"
+    )
+
+
+def _filestore(ctx) -> str:
+    if ctx.filestore != "s3":
+        return ""
+    s3 = ctx.storage
+    return (
+        "# Uploaded files (source maps, debug files, attachments) in the S3 store, never expired.\n"
+        'SENTRY_OPTIONS["filestore.backend"] = "s3"\n'
+        'SENTRY_OPTIONS["filestore.options"] = {\n'
+        '    "bucket_acl": "private",\n'
+        '    "default_acl": "private",\n'
+        f'    "access_key": _required({_py(env.S3_ACCESS_KEY_ID)}),\n'
+        f'    "secret_key": _required({_py(env.S3_SECRET_ACCESS_KEY)}),\n'
+        f'    "bucket_name": {_py(s3.files_bucket)},\n'
+        f'    "region_name": {_py(s3.region)},\n'
+        f'    "endpoint_url": {_py(s3.endpoint_url)},\n'
+        f'    "addressing_style": {_py(s3.addressing_style)},\n'
         '    "signature_version": "s3v4",\n'
         "}\n"
     )
@@ -259,7 +283,7 @@ def render_sentry_conf_py(ctx) -> str:
         + _https(ctx) + "\n"
         + _relay_trust(ctx) + "\n"
         + _mail(ctx)
-        + _profiles_storage(ctx) + "\n"
+        + _profiles_storage(ctx) + _filestore(ctx) + "\n"
         + _features() + "\n"
         + geoip
         + "CSP_REPORT_ONLY = True\n"

@@ -27,8 +27,9 @@ def sentry_options(ctx) -> dict:
         "mail.use-ssl": mail.use_ssl,
         "mail.from": mail.from_address,
         "mail.list-namespace": mail.from_address.rpartition("@")[2] or "localhost",
-        "filestore.backend": "filesystem",
-        "filestore.options": {"location": "/data/files"},
+        # The S3 file store needs its keys, so sentry.conf.py sets it: an option here would win.
+        **({"filestore.backend": "filesystem", "filestore.options": {"location": "/data/files"}}
+           if ctx.filestore == "filesystem" else {}),
         "dsym.cache-path": "/data/dsym-cache",
         "releasefile.cache-path": "/data/releasefile-cache",
         "symbolicator.enabled": True,
