@@ -179,7 +179,7 @@ def _dsn_targets(top: Section, projects: tuple[Project, ...], platform: Optional
             item.error(kind, "is already the target of another entry; use one target per project")
         elif parsed is not None and project is not None:
             seen.add(parsed)
-            targets.append(DsnTarget(project=project, kind=kind, target=parsed))
+            targets.append(DsnTarget(project=project, kind=kind, target=parsed, secret=top.is_secret("dsnTargets")))
     return tuple(targets)
 
 

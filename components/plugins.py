@@ -28,6 +28,9 @@ class DsnTarget:
     project: str
     kind: str
     target: Any
+    # `dsnTargets` holds a value set with `pulumi config set --secret`: where the DSN goes (paths,
+    # hosts, keys) stays secret in state and messages.
+    secret: bool = False
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,9 @@ class BackupSettings:
     retention_days: int
     drill: Drill
     offsite: Optional[Offsite] = None
+    # Set with `pulumi config set --secret` somewhere below `backup`: the off-site copy's values
+    # (endpoint, bucket, prefix, region) then travel as secrets too.
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,9 @@ class AlertSettings:
     heartbeat_max_age_seconds: int
     interval_seconds: int
     fail_after: int
+    # Set with `pulumi config set --secret` somewhere below `alerts`: every target (chat id,
+    # addresses) then travels as a secret.
+    secret: bool = False
 
     @property
     def any_target(self) -> bool:
@@ -109,7 +115,8 @@ def parse_backup(section: Section, problems: Optional[Problems] = None) -> Backu
         if offsite and not enabled:
             section.error("offsite", "needs backups: set backup.enabled to true or remove backup.offsite")
     section.finish()
-    return BackupSettings(enabled, Schedule(hour=hour, minute=minute), retention_days, drill, offsite)
+    return BackupSettings(enabled, Schedule(hour=hour, minute=minute), retention_days, drill, offsite,
+                          secret=section.secret)
 
 
 def _drill(section: Section, backups: bool, hour: int, minute: int) -> Drill:
@@ -175,6 +182,7 @@ def parse_alerts(section: Section, problems: Optional[Problems] = None) -> Alert
         heartbeat_max_age_seconds=section.integer("heartbeatMaxAgeSeconds", 180, minimum=30, maximum=3600),
         interval_seconds=section.integer("intervalSeconds", 60, minimum=15, maximum=3600),
         fail_after=section.integer("failAfter", 3, minimum=1, maximum=20),
+        secret=section.secret,
     )
     section.finish()
     return settings

@@ -77,7 +77,8 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         kafka_sasl_password=_chosen(external.kafka and external.kafka.sasl_password, None),
         mail_password=_chosen(settings.mail and settings.mail.password, None),
     )
-    built = services.services(settings, Context(secret_values, mail_domain=site.host))
+    built = services.services(settings, Context(secret_values, mail_domain=site.host,
+                                                mail_domain_secret=site.is_secret("url")))
     steps = install_commands.install_steps(
         admin_email=site.admin_email,
         organization=site.organization,
@@ -87,6 +88,7 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         retention_days=settings.event_retention_days,
         buckets=_buckets(settings),
         external_topics=_topics(settings),
+        secret_settings=site.secret_keys,
     )
     step_secrets = {
         install_commands.ADMIN_PASSWORD: generated.admin_password,
@@ -147,10 +149,12 @@ def _topics(settings: SentrySettings):
 
 def _explicit_sentry(steps):
     """Sentry steps name `sentry` themselves: a reporting task's command may bypass the image's
-    entrypoint (Kubernetes wraps it), which is what would otherwise prepend it."""
+    entrypoint (Kubernetes wraps it), which is what would otherwise prepend it. A step with its
+    own entrypoint (a shell) names it in its script."""
     return tuple(
         dataclasses.replace(s, command=("sentry", *s.command))
-        if s.image == install_commands.SENTRY and s.command[0] not in ("sentry", "python3") else s
+        if s.image == install_commands.SENTRY and s.entrypoint is None and s.command[0] not in ("sentry", "python3")
+        else s
         for s in steps
     )
 

@@ -28,9 +28,23 @@ Env = tuple[dict[str, str], dict[str, pulumi.Input[str]]]
 
 
 def environment(name: str, settings: SentrySettings, context: Context) -> Env:
-    """(env, secret_env) for one service."""
+    """(env, secret_env) for one service. When the `sentry` section holds a secret, every value
+    goes to the secret side: hosts, users, addresses and extra variables all come from it, and a
+    rule per variable would miss the next setting added."""
     shape = catalog.CATALOG[name].shape
-    return {SENTRY: _sentry_env, SNUBA: _snuba_env}.get(shape, _OWN_ENV.get(name, _no_env))(settings, context)
+    env, secret = {SENTRY: _sentry_env, SNUBA: _snuba_env}.get(shape, _OWN_ENV.get(name, _no_env))(settings, context)
+    if settings.secret:
+        return {}, {**{k: pulumi.Output.secret(v) for k, v in env.items()}, **secret}
+    return env, secret
+
+
+def _mail_domain(context: Context, name: str) -> Env:
+    """The public URL's host under `name`: secret when the URL was set as one."""
+    if not context.mail_domain:
+        return {}, {}
+    if context.mail_domain_secret:
+        return {}, {name: pulumi.Output.secret(context.mail_domain)}
+    return {name: context.mail_domain}, {}
 
 
 def _bootstrap(settings: SentrySettings) -> str:
@@ -67,10 +81,11 @@ def _sentry_env(settings: SentrySettings, context: Context) -> Env:
         "SENTRY_KAFKA_MAX_POLL_INTERVAL_MS": str(settings.kafka.max_poll_interval_ms),
         "SENTRY_STATSD_ADDR": "",
     }
-    if context.mail_domain:
-        env["SENTRY_MAIL_HOST"] = context.mail_domain
+    mail_env, mail_secret = _mail_domain(context, "SENTRY_MAIL_HOST")
+    env.update(mail_env)
     # The names sentry.conf.py reads (files/env.py); Kafka's address and SASL user are in the file.
     secret: dict[str, pulumi.Input[str]] = {
+        **mail_secret,
         file_env.SECRET_KEY: secrets.system_secret_key,
         "LAUNCHPAD_RPC_SHARED_SECRET": secrets.launchpad_rpc_shared_secret,
         file_env.POSTGRES_PASSWORD: secrets.postgres_password,
@@ -84,9 +99,7 @@ def _sentry_env(settings: SentrySettings, context: Context) -> Env:
         secret[file_env.MAIL_PASSWORD] = secrets.mail_password
     if settings.external.kafka and settings.external.kafka.sasl_mechanism:
         secret[file_env.KAFKA_SASL_PASSWORD] = secrets.kafka_sasl_password
-    # The operator's extra variables: secret when the `sentry` section holds a secret.
-    if settings.secret:
-        return env, {**secret, **{k: pulumi.Output.secret(v) for k, v in settings.env.items()}}
+    # The operator's extra variables (secret with the whole section, see environment()).
     return {**env, **settings.env}, secret
 
 
@@ -120,7 +133,8 @@ def _no_env(settings: SentrySettings, context: Context) -> Env:
 
 
 def _smtp(settings, context) -> Env:
-    return {"MAILNAME": context.mail_domain or ""}, {}
+    env, secret = _mail_domain(context, "MAILNAME")
+    return (env, secret) if env or secret else ({"MAILNAME": ""}, {})
 
 
 def _redis(settings, context) -> Env:

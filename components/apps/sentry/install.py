@@ -35,6 +35,9 @@ def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
     for step in steps:
         after = (result[-1].name,) if result else ()
         secret_env = {name: pulumi.Output.secret(secrets[name]) for name in step.secret_env}
+        # Values from settings set as secrets travel beside the generated ones.
+        secret_env.update({name: pulumi.Output.secret(step.env[name]) for name in step.sealed})
+        env = {name: value for name, value in step.env.items() if name not in step.sealed}
         base = by_name.get(BASE.get(step.image, ""))
         if base is not None:
             needs = [d for d in base.depends_on if d in STORES]
@@ -42,7 +45,7 @@ def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
                 needs.append("kafka")
             task = Task(
                 name=step.name, image=base.image, resources=base.resources, command=step.command,
-                entrypoint=step.entrypoint, env={**base.env, **step.env},
+                entrypoint=step.entrypoint, env={**base.env, **env},
                 secret_env={**base.secret_env, **secret_env}, files=base.files, mounts=base.mounts,
                 scratch=base.scratch, depends_on=tuple(dict.fromkeys(needs)),
                 connects_to=tuple(dict.fromkeys([*base.connects_to, *needs])), egress=base.egress,
@@ -52,7 +55,7 @@ def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
             store = tuple(p for p in ("seaweedfs",) if p in by_name)
             task = Task(
                 name=step.name, image=step.image, resources=BUCKET_CLIENT, command=step.command,
-                entrypoint=step.entrypoint, env=dict(step.env), secret_env=secret_env, depends_on=store,
+                entrypoint=step.entrypoint, env=env, secret_env=secret_env, depends_on=store,
                 connects_to=store, egress=() if store else (Egress("s3", (443,)),), after=after,
                 reports=step.reports,
             )

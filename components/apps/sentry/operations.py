@@ -141,6 +141,7 @@ def _watchdog(ops: Operations, site: Site, settings, deployed: dict, postgres: b
                     else f"sentry@{site.host}"),
         daily_jobs=("clickhouse-backup",) if server else (),
         monthly_jobs=("clickhouse-drill",) if server else (),
+        secret=site.is_secret("url") or settings.secret,
     )
     ops.add(alerting.watchdog_additions(watched, backup, alerts, _through_relay if bundled_smtp else None))
 

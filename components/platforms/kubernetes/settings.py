@@ -106,6 +106,9 @@ class KubernetesSettings:
     task_timeout_seconds: int = 1800
     # A directory: write the manifests there instead of applying them to a cluster.
     render_yaml_to: Optional[str] = None
+    # Set with `pulumi config set --secret` somewhere below `kubernetes`: its free-form values
+    # (context, annotations) stay secret in state; names of objects cannot (see the README).
+    secret: bool = False
 
     @property
     def edge_namespace(self) -> Optional[str]:
@@ -155,6 +158,7 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
         volume_sizes=volume_sizes,
         task_timeout_seconds=task_timeout,
         render_yaml_to=render,
+        secret=section.secret,
     )
 
 
