@@ -21,6 +21,7 @@ from components.validation import (
     PROJECT,
     Problems,
     Section,
+    credential_problems,
     email_problem,
     url_problem,
 )
@@ -59,9 +60,14 @@ def project_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> StackSettings:
-    """Validate the stack's configuration; raises ConfigError naming every problem."""
+def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset(),
+         plain_paths: Optional[frozenset[str]] = None) -> StackSettings:
+    """Validate the stack's configuration; raises ConfigError naming every problem.
+
+    `secret_keys`: the top-level keys holding a value set with `--secret`; `plain_paths`: the dotted
+    paths the stack's file keeps in clear, when it could be read (components.program)."""
     problems = Problems()
+    problems.items.extend(credential_problems(values, frozenset(secret_keys), plain_paths))
     top = Section(dict(values), PROJECT, problems, secret_keys=frozenset(secret_keys))
     app = top.string("app", "glitchtip", choices=apps.names())
     platform = top.string("platform", "docker", choices=platforms.names())
@@ -184,15 +190,11 @@ def _dsn_targets(top: Section, projects: tuple[Project, ...], platform: Optional
 
 
 def _credentials_url(top: Section, key: str, *schemes: str) -> Optional[str]:
-    """An existing store's URL. It holds a password, so it must be set as a secret; "" (the
-    default Pulumi.yaml declares, because a declared secret cannot have one) means not set."""
+    """An existing store's URL; "" (the default Pulumi.yaml declares, because a declared secret
+    cannot have one) means not set. It holds a password: validation.CREDENTIALS refuses it unless
+    it is set as a secret, and it is never echoed."""
     value = top.string(key, None, check=lambda v: None if v == "" else _secret_url_problem(*schemes)(v), secret=True)
-    if not value:
-        return None
-    if not top.is_secret(key):
-        top.error(key, f"holds a password: set it with `pulumi config set --secret {key} <url>`")
-        return None
-    return value
+    return value or None
 
 
 def _secret_url_problem(*schemes: str):

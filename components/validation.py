@@ -8,7 +8,8 @@ ignored. Errors are collected, not raised one by one, so an operator sees all of
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Optional
 
 PROJECT = "error-tracking"
 
@@ -216,3 +217,91 @@ def url_problem(value: str) -> Optional[str]:
     if match.group(3) and not 1 <= int(match.group(3)[1:]) <= 65535:
         return "has a port out of range 1-65535"
     return None
+
+
+# --- settings that hold credentials ------------------------------------------------------------
+
+_CREDENTIAL_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|API_KEY|ACCESS_KEY|AUTH")
+
+
+def _url_with_password(value: Any) -> bool:
+    return isinstance(value, str) and bool(re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@", value))
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A setting that carries a credential: refused unless it is set with `--secret`.
+
+    `path` is dotted below `error-tracking:`; `*` stands for any one key (an env variable's name).
+    `holds(name, value)` says whether this value carries one (default: any value that is set).
+    """
+
+    path: str
+    what: str
+    holds: Callable[[str, Any], bool] = lambda name, value: value not in (None, "")
+
+
+# Every setting that carries a credential, in one place (README: "Settings that hold credentials";
+# tests/test_credentials.py holds the two to one list). A new setting with a password, key or
+# token goes here.
+CREDENTIALS: tuple[Credential, ...] = (
+    Credential("databaseUrl", "a PostgreSQL URL with its password"),
+    Credential("valkeyUrl", "a Valkey/Redis URL with its password"),
+    Credential("glitchtip.emailUrl", "an SMTP URL with a password in it",
+               holds=lambda name, value: _url_with_password(value)),
+    Credential("glitchtip.env.*", "a variable named as a credential (…PASSWORD, …SECRET…, …TOKEN, …KEY…)",
+               holds=lambda name, value: bool(_CREDENTIAL_NAME.search(name.upper())) and value not in (None, "")),
+    Credential("sentry.env.*", "a variable named as a credential (…PASSWORD, …SECRET…, …TOKEN, …KEY…)",
+               holds=lambda name, value: bool(_CREDENTIAL_NAME.search(name.upper())) and value not in (None, "")),
+    Credential("sentry.mail.password", "the SMTP password"),
+    Credential("sentry.external.postgres.password", "the external PostgreSQL's password"),
+    Credential("sentry.external.redis.password", "the external Redis' password"),
+    Credential("sentry.external.kafka.sasl.password", "the external Kafka's SASL password"),
+    Credential("sentry.external.clickhouse.password", "the external ClickHouse's password"),
+    Credential("sentry.external.s3.secretAccessKey", "the object store's secret key"),
+    Credential("backup.offsite.secretAccessKey", "the off-site bucket's secret key"),
+    Credential("alerts.telegram.botToken", "the Telegram bot's token"),
+    Credential("alerts.webhook.url", "a webhook URL, whose path or query is its token"),
+    Credential("kubernetes.kubeconfig", "a kubeconfig's contents (client keys, tokens)",
+               holds=lambda name, value: isinstance(value, str) and "\n" in value.strip()),
+)
+
+
+def _at(values: Any, parts: list[str], prefix: str = ""):
+    """(dotted path, name, value) for every value at `parts` below `values` (`*`: any key)."""
+    if not parts:
+        yield prefix, prefix.rsplit(".", 1)[-1], values
+        return
+    if not isinstance(values, dict):
+        return
+    head, rest = parts[0], parts[1:]
+    keys = [k for k in values if isinstance(k, str)] if head == "*" else [head] if head in values else []
+    for key in keys:
+        yield from _at(values[key], rest, f"{prefix}.{key}" if prefix else key)
+
+
+def secret_command(path: str) -> str:
+    return f"pulumi config set --secret --path '{path}' <value>"
+
+
+def credential_problems(values: Mapping[str, Any], secret_keys: frozenset[str],
+                        plain_paths: Optional[frozenset[str]] = None) -> list[str]:
+    """Every credential in `values` that is not set as a secret, by its full name; never its value.
+
+    Pulumi tells a program only which top-level keys hold a secret somewhere below them, so that
+    is checked first. When the stack's file is readable, `plain_paths` names the values it keeps
+    in clear, which also catches a plaintext password beside another value set as a secret.
+    """
+    problems = []
+    for credential in CREDENTIALS:
+        for path, name, value in _at(values, credential.path.split(".")):
+            if not credential.holds(name, value):
+                continue
+            top = path.split(".", 1)[0]
+            in_clear = top not in secret_keys or (plain_paths is not None and path in plain_paths)
+            if in_clear:
+                problems.append(
+                    f"{PROJECT}:{path}: holds {credential.what} and is not set as a secret (it would sit in "
+                    f"clear in the stack's file); set it with `{secret_command(path)}`"
+                )
+    return problems

@@ -26,12 +26,12 @@ EXTERNAL_CLICKHOUSE = {"host": "ch.internal", "password": "ChPw-1"}
 
 @pytest.fixture(scope="module")
 def docker():
-    return deploy(OPERATIONS)
+    return deploy(OPERATIONS, secret_keys=("backup", "alerts"))
 
 
 @pytest.fixture(scope="module")
 def kubernetes():
-    return deploy({**OPERATIONS, "platform": "kubernetes"})
+    return deploy({**OPERATIONS, "platform": "kubernetes"}, secret_keys=("backup", "alerts"))
 
 
 def container(deployment, name):

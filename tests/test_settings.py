@@ -123,7 +123,8 @@ def test_a_config_error_stops_the_program_before_any_resource_is_declared(monkey
 
 def test_a_store_url_with_a_password_must_be_set_as_a_secret_and_empty_means_unset():
     found = problems(databaseUrl="postgres://gt:pw@db.internal:5432/gt")
-    assert "error-tracking:databaseUrl: holds a password: set it with `pulumi config set --secret databaseUrl" in found
+    assert ("error-tracking:databaseUrl: holds a PostgreSQL URL with its password and is not set as a secret"
+            in found and "`pulumi config set --secret --path 'databaseUrl' <value>`" in found)
     assert "pw@db" not in found
     loaded = configuration.load({**BASE_CONFIG, "databaseUrl": "postgres://gt:pw@db/gt", "valkeyUrl": ""},
                            frozenset({"databaseUrl"}))
