@@ -90,6 +90,9 @@ class Plugin:
     dsn_targets: Mapping[str, Callable[[Section], Any]] = field(default_factory=dict)
     # Set while a name is reserved but not built yet: the reason, shown to the operator.
     unsupported: Optional[str] = None
+    # Platforms: problems between the public `url` and the platform's settings (an Ingress host
+    # cannot be an IP address...), each naming its full setting; run before any resource.
+    url_problems: Optional[Callable[[str, Any], list]] = None
 
 
 class Registry:

@@ -276,6 +276,10 @@ class AppSpec:
     entrypoint: Entrypoint
     scheduled: tuple[ScheduledTask, ...] = ()
     files: tuple[ConfigFile, ...] = ()
+    # The app trusts callers by address and was left to trust the container's own network: the
+    # setting that names the networks instead (a platform where a workload's own network holds
+    # nothing but itself refuses the description, naming it).
+    trusts_own_network: Optional[str] = None
 
     def service(self, name: str) -> Service:
         return _by_name(self.services, name)

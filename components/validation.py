@@ -7,9 +7,11 @@ ignored. Errors are collected, not raised one by one, so an operator sees all of
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional
+from urllib.parse import urlsplit
 
 PROJECT = "error-tracking"
 
@@ -65,7 +67,11 @@ class Section:
             problems.add(path, f"must be an object (key: value), got {describe(data)}")
             data = {}
         self.data = data
+        # Keys a getter read, and keys asked about with has() (allowed, even when absent).
         self.seen: set[str] = set()
+        self.known: set[str] = set()
+        # Keys of earlier releases, refused with where they went (never listed as allowed).
+        self.old: set[str] = set()
 
     def name(self, key: str) -> str:
         return f"{self.path}.{key}" if ":" in self.path else f"{self.path}:{key}"
@@ -74,7 +80,18 @@ class Section:
         self.problems.add(self.name(key), message)
 
     def has(self, key: str) -> bool:
+        """Whether `key` is set; asking makes it a key allowed here (listed when a typo is refused)."""
+        self.known.add(key)
         return self.data.get(key) is not None
+
+    def moved(self, key: str, message: str) -> bool:
+        """A key of an earlier release: refused with `message` (where it went) when it is set."""
+        self.old.add(key)
+        if self.data.get(key) is None:
+            return False
+        self.seen.add(key)
+        self.error(key, f"moved: {message}")
+        return True
 
     def raw(self, key: str, default: Any = None) -> Any:
         self.seen.add(key)
@@ -168,11 +185,12 @@ class Section:
         return self.secret or key in self.secret_keys
 
     def finish(self, allowed_note: str = "") -> None:
-        """Refuse every key that no getter asked for."""
-        unknown = sorted(set(self.data) - self.seen)
-        for key in unknown:
-            allowed = _list(sorted(self.seen))
-            self.error(key, f"unknown setting; allowed here: {allowed}{allowed_note}")
+        """Refuse every key that no getter asked for, suggesting the closest allowed ones and
+        listing every one of them."""
+        allowed = sorted((self.seen | self.known) - self.old, key=str.lower)
+        for key in sorted(set(self.data) - self.seen, key=str):
+            self.error(str(key), f"unknown setting; {_suggest(str(key), allowed)}allowed here: "
+                                 f"{_list(allowed)}{allowed_note}")
 
 
 def _as_int(value: Any) -> Optional[int]:
@@ -189,6 +207,13 @@ def _as_int(value: Any) -> Optional[int]:
 
 def _list(items: Optional[Iterable[str]]) -> str:
     return ", ".join(str(i) for i in (items or []))
+
+
+def _suggest(key: str, allowed: list[str]) -> str:
+    """`did you mean X?` for the closest allowed keys (difflib's ratio, case ignored), or ""."""
+    by_lower = {a.lower(): a for a in allowed}
+    close = difflib.get_close_matches(key.lower(), list(by_lower), n=3, cutoff=0.6)
+    return f"did you mean {' or '.join(by_lower[c] for c in close)}? " if close else ""
 
 
 # --- checks shared by several settings -------------------------------------------------------
@@ -208,6 +233,36 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 def email_problem(value: str) -> Optional[str]:
     return None if _EMAIL.match(value) else "must be an email address like ops@example.com"
+
+
+# A host Django (GlitchTip and Sentry) accepts in a Host header and a Kubernetes Ingress accepts as a
+# rule's host: dot-separated labels of letters, digits and dashes (RFC 1123), no underscore.
+_HOST_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def base_url_problem(value: str) -> Optional[str]:
+    """The public base URL: scheme and host (and port), nothing after them."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return "has a port out of range 1-65535"
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.username is not None:
+        return "must be an absolute URL with scheme and host, like https://errors.example.com"
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        return ("must not have a query string or fragment: the base URL is scheme and host only, like "
+                "https://errors.example.com")
+    if parts.path not in ("", "/"):
+        return ("must not have a path: the tracker is served at the root of its host (Sentry does not serve under a "
+                "sub-path and GlitchTip's frontend ignores one); give it a host of its own, like "
+                "https://errors.example.com")
+    host = parts.hostname
+    if not host.startswith("[") and (len(host) > 253 or not all(_HOST_LABEL.match(label) for label in host.split("."))):
+        return ("has a host that is not a DNS name (letters, digits and dashes between dots, no underscore): Django "
+                "(GlitchTip, Sentry) refuses such a Host header and a Kubernetes Ingress such a host")
+    if port == 0:
+        return "has a port out of range 1-65535"
+    return None
 
 
 def url_problem(value: str) -> Optional[str]:

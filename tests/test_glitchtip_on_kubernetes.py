@@ -22,7 +22,10 @@ K8S = {
 }
 VARIANTS = {
     "production": dict(overrides=K8S, secret_keys=("glitchtip",)),
-    "external-stores": dict(overrides={**K8S, "databaseUrl": "postgres://gt:pw@db.internal:5432/gt",
+    # No Postgres runs here, so none is sized (a size for it would be refused as unused).
+    "external-stores": dict(overrides={**K8S,
+                                       "glitchtip": {k: v for k, v in K8S["glitchtip"].items() if k != "resources"},
+                                       "databaseUrl": "postgres://gt:pw@db.internal:5432/gt",
                                        "valkeyUrl": "rediss://:pw@cache.internal:6380/0"},
                             secret_keys=("databaseUrl", "valkeyUrl", "glitchtip")),
     "all-in-one-without-valkey": dict(overrides={**K8S, "kubernetes": {}, "glitchtip": {"mode": "all-in-one",

@@ -69,6 +69,7 @@ def sample(key: str, app: str, platform: str) -> Optional[dict[str, Any]]:
             "env": {"EXTRA_SETTING": m}, "fromEmail": f"{m}@example.com",
             "emailUrl": f"smtp+tls://mailer:{m}@smtp-{m}.example.com:587"}},
         "sentry": {"sentry": {
+            **({"internalNetworks": ["10.42.0.0/16"]} if platform == "kubernetes" else {}),
             "env": {"SENTRY_EXTRA": m},
             "mail": {"host": f"smtp-{m}.example.com", "username": m, "password": f"{m}-pw", "from": f"{m}@example.com"},
             "external": {"postgres": {"host": f"pg-{m}.example.com", "username": m, "password": f"{m}-pg",

@@ -31,7 +31,8 @@ def docker():
 
 @pytest.fixture(scope="module")
 def kubernetes():
-    return deploy({**OPERATIONS, "platform": "kubernetes"}, secret_keys=("backup", "alerts"))
+    return deploy({**OPERATIONS, "platform": "kubernetes", "sentry": {"internalNetworks": ["10.1.0.0/16"]}},
+                  secret_keys=("backup", "alerts"))
 
 
 def container(deployment, name):

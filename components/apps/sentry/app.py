@@ -24,6 +24,7 @@ from components.apps.sentry.operations import operations
 from components.apps.sentry.relay_keys import relay_credentials
 from components.apps.sentry.settings import SentrySettings
 from components.apps.site import Site, site_of
+from components.operations.settings import unused_backup_problems
 from components.settings import StackSettings
 from components.spec import AppSpec, ConfigFile, Entrypoint, report_from_output
 from components.validation import ConfigError
@@ -49,13 +50,17 @@ class Generated:
     object_store_secret_key: pulumi.Input[str]
 
 
-def check_site(site: Site) -> list[str]:
-    """Top-level settings that belong to GlitchTip: Sentry's stores are configured under sentry.external."""
+def check_site(site: Site, settings: Optional[SentrySettings] = None) -> list[str]:
+    """Top-level settings that belong to GlitchTip (Sentry's stores are configured under
+    sentry.external), and backup settings when every store backed up runs outside."""
     problems = []
     for key, value, where in (("databaseUrl", site.database_url, "postgres"), ("valkeyUrl", site.valkey_url, "redis")):
         if value:
             problems.append(f"error-tracking:{key}: is read for GlitchTip only; for Sentry set "
                             f"sentry.external.{where} (host, port, ... and the password as a secret)")
+    if settings is not None and {"postgres", "clickhouse"} <= set(settings.external.present):
+        problems += unused_backup_problems(site.backup, "Sentry's Postgres and ClickHouse both run outside this "
+                                           "stack (sentry.external), and their backups are their operators'")
     return problems
 
 
@@ -110,6 +115,8 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         entrypoint=Entrypoint(service="nginx", port=EDGE_PORT, health_path=HEALTH_PATH),
         scheduled=tuple(ops.scheduled),
         files=(*files, *ops.files),
+        # Symbolicator's system token is honoured only from INTERNAL_SYSTEM_IPS (files/sentry_conf.py).
+        trusts_own_network=None if settings.internal_networks else "sentry.internalNetworks",
     )
     spec.validate()
     return spec
@@ -167,7 +174,7 @@ def placeholders() -> Generated:
 
 def describe_without_secrets(settings: StackSettings) -> AppSpec:
     site = site_of(settings)
-    problems = check_site(site)
+    problems = check_site(site, settings.app_settings)
     if problems:
         raise ConfigError(problems)
     return describe(site, settings.app_settings, placeholders())

@@ -108,6 +108,11 @@ class EnvFileTarget:
     def where(self) -> str:
         return f"{self.host}{self.path}" if self.host else self.path
 
+    @property
+    def destination(self) -> tuple[str, str]:
+        """What one writer owns: the file (two edits of it would race over one temporary file)."""
+        return (str(self.host or ""), self.path)
+
 
 def parse_env_file(section: Section) -> Optional[EnvFileTarget]:
     path = section.string(

@@ -132,11 +132,10 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
                       "(class, TLS and body size are the Gateway's own settings); remove one of them")
     autoscaling = _autoscaling(section.section("autoscaling"))
     egress = _egress(section.section("egress"))
-    for old in [k for k in ("web", "worker") if section.has(k)]:
+    for old in ("web", "worker"):
         # Keys of earlier releases: say where they went instead of only "unknown".
-        section.seen.add(old)
-        section.error(old, "moved: replicas are set in the app's section (<app>.replicas.<service>) and an "
-                      "autoscaler in kubernetes.autoscaling.<service>: {minReplicas, maxReplicas, targetCpuPercent}")
+        section.moved(old, "replicas are set in the app's section (<app>.replicas.<service>) and an autoscaler "
+                      "in kubernetes.autoscaling.<service>: {minReplicas, maxReplicas, targetCpuPercent}")
     volume_sizes = _volume_sizes(section)
     task_timeout = section.integer("taskTimeoutSeconds", defaults.task_timeout_seconds, minimum=60, maximum=86400)
     render = section.string(
@@ -281,6 +280,11 @@ class KubernetesSecretTarget:
     namespace: str
     name: str
     key: str
+
+    @property
+    def destination(self) -> tuple[str, str]:
+        """What one writer owns: the Secret (several keys in it would be several writers)."""
+        return (self.namespace, self.name)
 
 
 def parse_kubernetes_secret(section: Section) -> Optional[KubernetesSecretTarget]:
