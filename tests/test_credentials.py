@@ -29,7 +29,8 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
                            "glitchtip.emailUrl"),
     "glitchtip.env.*": ({"glitchtip": {"env": {"AWS_SECRET_ACCESS_KEY": PASSWORD}}},
                         "glitchtip.env.AWS_SECRET_ACCESS_KEY"),
-    "sentry.env.*": ({"app": "sentry", "sentry": {"env": {"GITHUB_API_TOKEN": PASSWORD}}}, "sentry.env.GITHUB_API_TOKEN"),
+    "sentry.env.*": ({"app": "sentry", "sentry": {"env": {"GITHUB_API_TOKEN": PASSWORD}}},
+                     "sentry.env.GITHUB_API_TOKEN"),
     "sentry.mail.password": ({"app": "sentry", "sentry": {"mail": {"host": "smtp.example.com", "username": "mailer",
                                                                    "password": PASSWORD}}}, "sentry.mail.password"),
     "sentry.external.postgres.password": (

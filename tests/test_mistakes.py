@@ -80,7 +80,8 @@ CASES = [
     ("postgres-size-with-external-database", {"databaseUrl": DB_URL, "glitchtip": {
         "resources": {"postgres": {"memoryMb": 512}}}}, ("databaseUrl",),
      "error-tracking:glitchtip.resources.postgres: is not used"),
-    ("valkey-image-with-external-valkey", {"valkeyUrl": VALKEY_URL, "glitchtip": {"valkeyImage": "valkey/valkey:9.0.3"}},
+    ("valkey-image-with-external-valkey",
+     {"valkeyUrl": VALKEY_URL, "glitchtip": {"valkeyImage": "valkey/valkey:9.0.3"}},
      ("valkeyUrl",), "error-tracking:glitchtip.valkeyImage: is not used: valkeyUrl replaces the Valkey"),
     ("valkey-image-without-valkey", {"glitchtip": {"valkey": False, "valkeyImage": "valkey/valkey:9.0.3"}}, (),
      "error-tracking:glitchtip.valkeyImage: is not used: glitchtip.valkey is false"),
