@@ -1,4 +1,15 @@
-"""The on-host verification script sends events the way a Sentry SDK does, and never prints a key."""
+"""The on-host verification script checks what the README says it checks, sends events the way a Sentry
+SDK does, and never prints a key."""
+
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
 
 from scripts.verify_docker_host import masked, store_request
 
@@ -21,16 +32,6 @@ def test_masked_dsn_hides_the_key():
 
 
 # --- the script itself, against stand-ins for the pulumi and docker CLIs and a live HTTP server ---
-
-import http.server
-import json
-import os
-import subprocess
-import sys
-import threading
-from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYS = {"api": "0123456789abcdef0123456789abcdef", "web": "fedcba9876543210fedcba9876543210"}
