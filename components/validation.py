@@ -276,7 +276,15 @@ def url_problem(value: str) -> Optional[str]:
 
 # --- settings that hold credentials ------------------------------------------------------------
 
-_CREDENTIAL_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|API_KEY|ACCESS_KEY|AUTH")
+# A variable whose name ends like this names the credential itself (DATABASE_PASSWORD,
+# AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN); the policy pack (policy/.../plain_secrets.py) judges names alike.
+_CREDENTIAL_ENDINGS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "KEY", "CREDENTIAL", "CREDENTIALS")
+
+
+def _credential_variable(name: str, value: Any) -> bool:
+    """Named as a credential, or a URL with a password in it."""
+    named = name.upper().replace("-", "_").replace(".", "_").rsplit("_", 1)[-1] in _CREDENTIAL_ENDINGS
+    return (named and value not in (None, "")) or _url_with_password(value)
 
 
 def _url_with_password(value: Any) -> bool:
@@ -304,10 +312,10 @@ CREDENTIALS: tuple[Credential, ...] = (
     Credential("valkeyUrl", "a Valkey/Redis URL with its password"),
     Credential("glitchtip.emailUrl", "an SMTP URL with a password in it",
                holds=lambda name, value: _url_with_password(value)),
-    Credential("glitchtip.env.*", "a variable named as a credential (…PASSWORD, …SECRET…, …TOKEN, …KEY…)",
-               holds=lambda name, value: bool(_CREDENTIAL_NAME.search(name.upper())) and value not in (None, "")),
-    Credential("sentry.env.*", "a variable named as a credential (…PASSWORD, …SECRET…, …TOKEN, …KEY…)",
-               holds=lambda name, value: bool(_CREDENTIAL_NAME.search(name.upper())) and value not in (None, "")),
+    Credential("glitchtip.env.*", "a variable named as a credential (…_PASSWORD, …_SECRET, …_TOKEN, …_KEY) or a "
+               "URL with a password", holds=_credential_variable),
+    Credential("sentry.env.*", "a variable named as a credential (…_PASSWORD, …_SECRET, …_TOKEN, …_KEY) or a "
+               "URL with a password", holds=_credential_variable),
     Credential("sentry.mail.password", "the SMTP password"),
     Credential("sentry.external.postgres.password", "the external PostgreSQL's password"),
     Credential("sentry.external.redis.password", "the external Redis' password"),

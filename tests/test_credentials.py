@@ -98,12 +98,18 @@ def test_a_credential_in_clear_beside_another_secret_value_is_refused(path):
 
 @pytest.mark.parametrize("config", [
     {"glitchtip": {"emailUrl": "smtp://smtp.example.com:25"}},
-    {"glitchtip": {"env": {"GLITCHTIP_MAX_FILE_UPLOAD_SIZE": "1000000"}}},
+    {"glitchtip": {"env": {"GLITCHTIP_MAX_FILE_UPLOAD_SIZE": "1000000", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLE",
+                           "SOCIAL_AUTH_REDIRECT_URL": "https://errors.example.com/auth"}}},
     {"platform": "kubernetes", "kubernetes": {"kubeconfig": "/home/ops/.kube/prod"}},
     {"databaseUrl": "", "valkeyUrl": ""},
 ], ids=["email-url-without-password", "plain-env-variable", "kubeconfig-path", "store-urls-empty"])
 def test_values_that_carry_no_credential_may_stay_plain(config):
     configuration.load({**BASE_CONFIG, **config})
+
+
+def test_a_variable_holding_a_url_with_a_password_is_a_credential_whatever_its_name():
+    found = refused({"glitchtip": {"env": {"CACHE_LOCATION": f"redis://:{PASSWORD}@cache:6379/1"}}})
+    assert "error-tracking:glitchtip.env.CACHE_LOCATION: holds " in found and PASSWORD not in found
 
 
 def readme_credentials() -> set[str]:
