@@ -189,7 +189,7 @@ class Section:
         listing every one of them."""
         allowed = sorted((self.seen | self.known) - self.old, key=str.lower)
         for key in sorted(set(self.data) - self.seen, key=str):
-            self.error(str(key), f"unknown setting; {_suggest(str(key), allowed)}allowed here: "
+            self.error(str(key), f"unknown setting; {suggest(str(key), allowed)}allowed here: "
                                  f"{_list(allowed)}{allowed_note}")
 
 
@@ -209,7 +209,7 @@ def _list(items: Optional[Iterable[str]]) -> str:
     return ", ".join(str(i) for i in (items or []))
 
 
-def _suggest(key: str, allowed: list[str]) -> str:
+def suggest(key: str, allowed: list[str]) -> str:
     """`did you mean X?` for the closest allowed keys (difflib's ratio, case ignored), or ""."""
     by_lower = {a.lower(): a for a in allowed}
     close = difflib.get_close_matches(key.lower(), list(by_lower), n=3, cutoff=0.6)

@@ -106,6 +106,8 @@ CASES = [
      "error-tracking:alerts.telegam: unknown setting; did you mean telegram?"),
     ("mail-misspelt", {"app": "sentry", "sentry": {"mial": {}}}, (),
      "error-tracking:sentry.mial: unknown setting; did you mean mail?"),
+    ("service-misspelt", {"app": "sentry", "sentry": {"resources": {"snuba-apii": {"memoryMb": 256}}}}, ("sentry",),
+     "error-tracking:sentry.resources.snuba-apii: is not a Sentry service; did you mean snuba-api? services: smtp,"),
     # GlitchTip's Postgres must hold every connection it is sized for (where it runs).
     ("postgres-too-small-for-its-connections", {"glitchtip": {"resources": {"postgres": {"memoryMb": 80}}}}, (),
      "error-tracking:glitchtip.resources.postgres.memoryMb: must be at least"),
