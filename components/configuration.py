@@ -21,8 +21,9 @@ from components.validation import (
     PROJECT,
     Problems,
     Section,
+    base_url_problem,
+    credential_problems,
     email_problem,
-    url_problem,
 )
 
 # Top-level keys that are not an app's or a platform's own section.
@@ -59,13 +60,18 @@ def project_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -> StackSettings:
-    """Validate the stack's configuration; raises ConfigError naming every problem."""
+def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset(),
+         plain_paths: Optional[frozenset[str]] = None) -> StackSettings:
+    """Validate the stack's configuration; raises ConfigError naming every problem.
+
+    `secret_keys`: the top-level keys holding a value set with `--secret`; `plain_paths`: the dotted
+    paths the stack's file keeps in clear, when it could be read (components.program)."""
     problems = Problems()
+    problems.items.extend(credential_problems(values, frozenset(secret_keys), plain_paths))
     top = Section(dict(values), PROJECT, problems, secret_keys=frozenset(secret_keys))
     app = top.string("app", "glitchtip", choices=apps.names())
     platform = top.string("platform", "docker", choices=platforms.names())
-    url = top.string("url", check=url_problem)
+    url = top.string("url", check=base_url_problem)
     admin_email = top.string("adminEmail", check=email_problem)
     organization = top.string(
         "organization",
@@ -95,6 +101,10 @@ def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -
         if name == platform:
             platform_settings = parsed
 
+    platform_plugin = platform and platforms.get(platform)
+    if url and platform_plugin and platform_plugin.url_problems and platform_settings is not None:
+        problems.items.extend(platform_plugin.url_problems(url, platform_settings))
+    _unselected_sections(top, app, platform)
     top.finish()
     for name, plugin in (("app", app and apps.get(app)), ("platform", platform and platforms.get(platform))):
         if plugin is not None and getattr(plugin, "unsupported", None):
@@ -119,6 +129,16 @@ def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset()) -
         alerts=alerts,
         platform_capabilities=platforms.get(platform).capabilities if platform else frozenset(),
     )
+
+
+def _unselected_sections(top: Section, app: Optional[str], platform: Optional[str]) -> None:
+    """Another app's or platform's section is checked (a typo is still a typo) but used by
+    nothing: one that sets anything is refused rather than silently ignored."""
+    for names, chosen, key in ((apps.names(), app, "app"), (platforms.names(), platform, "platform")):
+        for name in names:
+            if chosen and name != chosen and top.data.get(name):
+                top.error(name, f"is not used: this stack's {key} is {chosen}, so nothing reads it; remove it "
+                          f"(or set {key} to {name})")
 
 
 def _projects(top: Section) -> tuple[Project, ...]:
@@ -160,8 +180,10 @@ def _dsn_targets(top: Section, projects: tuple[Project, ...], platform: Optional
     owners = {kind: name for name in platforms.names() for kind in platforms.get(name).dsn_targets}
     names = {p.name for p in projects}
     targets: list[DsnTarget] = []
-    seen: set[Any] = set()
-    for item in top.sections("dsnTargets"):
+    # Where each entry writes (a platform's target names it `destination`: a Secret, a file),
+    # by the first entry that writes there: one writer per destination.
+    writers: dict[Any, tuple[int, Any]] = {}
+    for index, item in enumerate(top.sections("dsnTargets")):
         project = item.string("project")
         if project is not None and names and project not in names:
             item.error("project", f"must name a configured project ({', '.join(sorted(names))}), got \"{project}\"")
@@ -176,24 +198,27 @@ def _dsn_targets(top: Section, projects: tuple[Project, ...], platform: Optional
         item.finish()
         if owners[kind] != platform:
             item.error(kind, f"needs platform: {owners[kind]} (this stack's platform is {platform})")
-        elif parsed is not None and parsed in seen:
-            item.error(kind, "is already the target of another entry; use one target per project")
-        elif parsed is not None and project is not None:
-            seen.add(parsed)
-            targets.append(DsnTarget(project=project, kind=kind, target=parsed))
+        elif parsed is not None:
+            destination = getattr(parsed, "destination", parsed)
+            if destination in writers:
+                first, earlier = writers[destination]
+                what = "the same target" if earlier == parsed else "the same destination, with another key,"
+                item.error(kind, f"writes {what} as dsnTargets[{first}].{kind}: one entry per destination (each "
+                           "entry is delivered on its own, and two writers of one Secret or file would undo each "
+                           "other's work); give each project its own Secret or file")
+                continue
+            writers[destination] = (index, parsed)
+            if project is not None:
+                targets.append(DsnTarget(project=project, kind=kind, target=parsed, secret=top.is_secret("dsnTargets")))
     return tuple(targets)
 
 
 def _credentials_url(top: Section, key: str, *schemes: str) -> Optional[str]:
-    """An existing store's URL. It holds a password, so it must be set as a secret; "" (the
-    default Pulumi.yaml declares, because a declared secret cannot have one) means not set."""
+    """An existing store's URL; "" (the default Pulumi.yaml declares, because a declared secret
+    cannot have one) means not set. It holds a password: validation.CREDENTIALS refuses it unless
+    it is set as a secret, and it is never echoed."""
     value = top.string(key, None, check=lambda v: None if v == "" else _secret_url_problem(*schemes)(v), secret=True)
-    if not value:
-        return None
-    if not top.is_secret(key):
-        top.error(key, f"holds a password: set it with `pulumi config set --secret {key} <url>`")
-        return None
-    return value
+    return value or None
 
 
 def _secret_url_problem(*schemes: str):

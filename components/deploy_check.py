@@ -84,6 +84,8 @@ def parse(section: Section) -> DeployCheckSettings:
     enabled = section.boolean("enabled", False)
     timeout = section.integer("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS, minimum=10, maximum=3600)
     section.finish()
+    if section.has("timeoutSeconds") and not enabled:
+        section.error("timeoutSeconds", "is not used: the check is off; set postDeployCheck.enabled true or remove it")
     return DeployCheckSettings(enabled=enabled, timeout_seconds=timeout)
 
 

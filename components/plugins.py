@@ -28,6 +28,9 @@ class DsnTarget:
     project: str
     kind: str
     target: Any
+    # `dsnTargets` holds a value set with `pulumi config set --secret`: where the DSN goes (paths,
+    # hosts, keys) stays secret in state and messages.
+    secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,9 @@ class Plugin:
     capabilities: frozenset[str] = frozenset()
     # Set while a name is reserved but not built yet: the reason, shown to the operator.
     unsupported: Optional[str] = None
+    # Platforms: problems between the public `url` and the platform's settings (an Ingress host
+    # cannot be an IP address...), each naming its full setting; run before any resource.
+    url_problems: Optional[Callable[[str, Any], list]] = None
 
 
 class Registry:

@@ -1,9 +1,15 @@
-"""Generated secrets: made by pulumi-random, secret in state and in every Output derived from them."""
+"""Generated secrets: made by pulumi-random, secret in state and in every Output derived from them;
+and workloads whose every value must travel as a secret."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import TypeVar
+
 import pulumi
 import pulumi_random as random
+
+W = TypeVar("W")
 
 
 def hex_secret(name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[str]:
@@ -37,3 +43,14 @@ def password(name: str, length: int, parent: pulumi.Resource) -> pulumi.Output[s
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return pulumi.Output.secret(generated.result)
+
+
+def sealed(workload: W) -> W:
+    """`workload` (a components.spec Service, Task or ScheduledTask) with every plain variable moved
+    beside its secret ones: for a workload whose values come from a setting the operator set as a
+    secret, where a rule per variable would miss the next one added."""
+    env = getattr(workload, "env")
+    if not env:
+        return workload
+    secret_env = {**{name: pulumi.Output.secret(value) for name, value in env.items()}, **getattr(workload, "secret_env")}
+    return dataclasses.replace(workload, env={}, secret_env=secret_env)

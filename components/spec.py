@@ -362,6 +362,10 @@ class AppSpec:
     def helpers_of(self, service: str) -> tuple[Service, ...]:
         """The services that run beside `service` (Workload.beside), in description order."""
         return tuple(s for s in self.services if s.beside == service)
+    # The app trusts callers by address and was left to trust the container's own network: the
+    # setting that names the networks instead (a platform where a workload's own network holds
+    # nothing but itself refuses the description, naming it).
+    trusts_own_network: Optional[str] = None
 
     def service(self, name: str) -> Service:
         return _by_name(self.services, name)

@@ -72,7 +72,8 @@ class ErrorTracking(pulumi.ComponentResource):
         for index, target in enumerate(settings.dsn_targets):
             dsn = self.dsns.apply(lambda dsns, project=target.project: dsns[project])
             label = "project" if settings.is_secret("projects") else slugify(target.project) or "project"
-            deliveries[f"{index}"] = self.platform.deliver_dsn(f"{index}-{label}", target, dsn)
+            delivered = self.platform.deliver_dsn(f"{index}-{label}", target, dsn)
+            deliveries[f"{index}"] = pulumi.Output.secret(delivered) if target.secret else delivered
         self.deliveries = pulumi.Output.all(**deliveries) if deliveries else pulumi.Output.from_input({})
         self.register_outputs({
             "url": self.url,

@@ -70,9 +70,13 @@ def main() -> int:
     failures = unhealthy_containers(args.app)
     for failure in failures:
         print(f"FAIL container {failure}")
-    base = args.base_url or outputs["url"]
-    with urllib.request.urlopen(f"{base.rstrip('/')}/_health/", timeout=10) as response:
-        print(f"ok   {base}/_health/ -> {response.status}")
+    base = (args.base_url or outputs["url"]).rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{base}/_health/", timeout=10) as response:
+            print(f"ok   {base}/_health/ -> {response.status}")
+    except Exception as error:  # a refused or failing health check is a finding, not a crash
+        failures.append("health")
+        print(f"FAIL {base}/_health/: {error}")
     for project, dsn in sorted(outputs["dsns"].items()):
         url, headers = store_request(dsn, args.base_url)
         event = {"event_id": uuid.uuid4().hex, "timestamp": time.time(), "level": "error", "platform": "python",

@@ -15,6 +15,8 @@ OPERATIONS = {
                            "secretAccessKey": "c2VjcmV0LWtleS1leGFtcGxl"}},
     "alerts": {"telegram": {"botToken": "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAA", "chatId": "-100200"}},
 }
+# The sections above hold credentials: set with --secret, as the program demands.
+CREDENTIALS = ("backup", "alerts")
 # The small-host profile: everything that runs all the time on a 2 GB VPS beside the applications.
 SMALL_HOST_BUDGET_MB = 768
 
@@ -39,7 +41,7 @@ def test_split_mode_runs_web_worker_postgres_valkey_and_the_backup(default):
 
 
 def test_default_limits_fit_the_small_host_profile_with_glitchtips_measured_floors(default):
-    everything = long_running(deploy(OPERATIONS))
+    everything = long_running(deploy(OPERATIONS, secret_keys=CREDENTIALS))
     assert {"glitchtip-offsite", "glitchtip-watchdog"} <= set(everything)
     assert sum(c.inputs["memory"] for c in everything.values()) <= SMALL_HOST_BUDGET_MB
     limits = {n: c.inputs["memory"] for n, c in long_running(default).items()}
@@ -49,7 +51,7 @@ def test_default_limits_fit_the_small_host_profile_with_glitchtips_measured_floo
 
 
 def test_all_in_one_is_sized_for_web_and_worker_together():
-    containers = deploy({"glitchtip": {"mode": "all-in-one"}, **OPERATIONS}).containers()
+    containers = deploy({"glitchtip": {"mode": "all-in-one"}, **OPERATIONS}, secret_keys=CREDENTIALS).containers()
     assert containers["glitchtip-web"].inputs["memory"] >= 256 + 192
     assert sum(c.inputs["memory"] for c in containers.values() if not c.inputs.get("attach")) <= SMALL_HOST_BUDGET_MB
 
@@ -215,7 +217,7 @@ def test_a_version_change_backs_up_before_migrations_and_the_drill_runs_monthly(
 
 
 def test_the_watchdog_reads_the_workers_heartbeat_from_a_volume_it_owns():
-    containers = deploy(OPERATIONS).containers()
+    containers = deploy(OPERATIONS, secret_keys=CREDENTIALS).containers()
     worker, watchdog = containers["glitchtip-worker"], containers["glitchtip-watchdog"]
     assert worker.inputs["command"][-1] == "/run/heartbeat/worker"
     mounts = {m["volumeName"]: m for m in watchdog.inputs["volumes"]}

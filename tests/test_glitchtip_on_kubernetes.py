@@ -24,10 +24,13 @@ K8S = {
     "dsnTargets": [{"project": "api", "kubernetesSecret": {"namespace": "shop", "name": "sentry-dsn"}}],
 }
 VARIANTS = {
-    "production": dict(overrides=K8S),
-    "external-stores": dict(overrides={**K8S, "databaseUrl": "postgres://gt:pw@db.internal:5432/gt",
+    "production": dict(overrides=K8S, secret_keys=("glitchtip",)),
+    # No Postgres runs here, so none is sized (a size for it would be refused as unused).
+    "external-stores": dict(overrides={**K8S,
+                                       "glitchtip": {k: v for k, v in K8S["glitchtip"].items() if k != "resources"},
+                                       "databaseUrl": "postgres://gt:pw@db.internal:5432/gt",
                                        "valkeyUrl": "rediss://:pw@cache.internal:6380/0"},
-                            secret_keys=("databaseUrl", "valkeyUrl")),
+                            secret_keys=("databaseUrl", "valkeyUrl", "glitchtip")),
     "all-in-one-without-valkey": dict(overrides={**K8S, "kubernetes": {"sharedStorageClass": "nfs-rwx",
                                                                        "ingress": {"controllerNamespace": "ingress"}},
                                                  "glitchtip": {"mode": "all-in-one",
@@ -35,7 +38,7 @@ VARIANTS = {
     # `pulumi config set --secret --path glitchtip.env.MY_VAR`: Pulumi only says `glitchtip` holds a secret.
     "secret-glitchtip": dict(overrides={**K8S, "glitchtip": {**K8S["glitchtip"], "env": {"MY_VAR": MARKER}}},
                              secret_keys=("glitchtip",)),
-    "preview": dict(overrides=K8S, preview=True),
+    "preview": dict(overrides=K8S, preview=True, secret_keys=("glitchtip",)),
 }
 # What the mocks' RandomPassword answers: the hex secrets (SECRET_KEY, passwords, the API token)
 # and the admin password. None of them may be readable anywhere.
@@ -51,7 +54,8 @@ def deployments():
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     directory = str(tmp_path_factory.mktemp("manifests"))
-    return directory, deploy({**K8S, "kubernetes": {**K8S["kubernetes"], "renderYamlTo": directory}})
+    return directory, deploy({**K8S, "kubernetes": {**K8S["kubernetes"], "renderYamlTo": directory}},
+                              secret_keys=("glitchtip",))
 
 
 def app_pod(deployment, name):
@@ -188,7 +192,8 @@ def test_dsns_are_read_back_from_the_bootstrap_job_and_delivered_as_a_secret(dep
 
 def test_env_file_targets_are_refused_on_kubernetes():
     with pytest.raises(Exception, match=r"dsnTargets\[0\].envFile: needs platform: docker"):
-        deploy({**K8S, "dsnTargets": [{"project": "api", "envFile": {"path": "/opt/api/.env"}}]})
+        deploy({**K8S, "dsnTargets": [{"project": "api", "envFile": {"path": "/opt/api/.env"}}]},
+               secret_keys=("glitchtip",))
 
 
 def test_under_preview_the_dsns_stay_unknown_and_nothing_fails(deployments):

@@ -19,7 +19,7 @@ OPERATIONS = {
 
 @pytest.fixture(scope="module")
 def deployed():
-    return deploy(OPERATIONS)
+    return deploy(OPERATIONS, secret_keys=("backup", "alerts"))
 
 
 def pod(declared):

@@ -95,7 +95,7 @@ def test_bootstrap_gets_the_admin_password_and_api_token_as_secrets(default):
 
 def test_a_configured_email_url_reaches_glitchtip_only_as_a_secret_variable():
     url = "smtp+tls://user:MailSecret1@smtp.example.com:587"
-    deployment = deploy({"glitchtip": {"emailUrl": url}})
+    deployment = deploy({"glitchtip": {"emailUrl": url}}, secret_keys=("glitchtip",))
     worker = deployment.containers()["glitchtip-worker"]
     assert env_of(worker)["EMAIL_URL"] == url and worker.secret("envs")
     assert found_in_clear(deployment, "MailSecret1") == []

@@ -68,3 +68,34 @@ def test_checkov_is_locked_with_hashes_in_its_own_venv_and_runs_offline_in_ci():
         if line.strip().startswith("- CKV"):
             above = [l for l in lines[:index] if l.strip()][-1].strip()
             assert above.startswith("#") or above.startswith("- CKV"), line
+
+
+def test_the_program_and_policy_pack_locks_are_derived_from_the_tested_lock_and_fresh():
+    """requirements.lock and policy/requirements.lock (what CI's previews and deploys install) hold
+    the closure of their requirements file at exactly the versions and hashes the tests ran."""
+    from scripts.runtime_lock import derive
+
+    dev = (ROOT / "requirements-dev.lock").read_text()
+    for requirements, lock in (("requirements.txt", "requirements.lock"),
+                               ("policy/requirements.txt", "policy/requirements.lock")):
+        assert (ROOT / lock).read_text() == derive(ROOT / requirements, dev), \
+            f"{lock} is stale: python3 scripts/runtime_lock.py {requirements} > {lock}"
+
+
+def test_each_derived_lock_holds_every_dependency_of_what_it_pins():
+    """pip --require-hashes installs nothing unpinned: each pinned package's own requirements (as
+    its installed metadata states them, markers evaluated here) must be pinned too."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    for lock in ("requirements.lock", "policy/requirements.lock"):
+        text = (ROOT / lock).read_text()
+        pins = {canonicalize_name(n): v for n, v in re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", text, re.M)}
+        assert pins and all(v == locked()[n] for n, v in pins.items()), lock
+        for name in pins:
+            for spec in metadata.requires(name) or []:
+                requirement = Requirement(spec)
+                if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                    continue
+                assert canonicalize_name(requirement.name) in pins, f"{lock}: {name} needs {requirement.name}"

@@ -84,7 +84,8 @@ def test_the_same_path_on_another_host_is_another_target_but_not_on_the_same_hos
     targets = load({**BASE_CONFIG, "dsnTargets": [
         {"project": "api", "envFile": same}, {"project": "web", "envFile": {"path": "/srv/app/.env"}}]}).dsn_targets
     assert [t.target.where for t in targets] == ["ssh://app@10.0.0.7/srv/app/.env", "/srv/app/.env"]
-    with pytest.raises(ConfigError, match=r"dsnTargets\[1\]\.envFile: is already the target of another entry"):
+    with pytest.raises(ConfigError,
+                       match=r"dsnTargets\[1\]\.envFile: writes the same target as dsnTargets\[0\]\.envFile"):
         load({**BASE_CONFIG, "dsnTargets": [{"project": "api", "envFile": same}, {"project": "web", "envFile": same}]})
 
 

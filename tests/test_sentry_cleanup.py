@@ -65,7 +65,7 @@ def loop(tmp_path, request):
     for name, text in (("sentry", FAKE_SENTRY), ("sleep", FAKE_SLEEP)):
         (stubs / name).write_text(text)
         (stubs / name).chmod(0o755)
-    service = deploy(DOCKER).containers()["sentry-sentry-cleanup"].inputs
+    service = deploy(DOCKER, secret_keys=("alerts",)).containers()["sentry-sentry-cleanup"].inputs
     entrypoint, flag, script = service["command"]
     assert (entrypoint, flag) == ("/bin/sh", "-c")
     script = script.replace(catalog.CLEANUP_STATUS_DIR, str(status))
@@ -113,7 +113,7 @@ def test_a_missed_cleanup_alerts_once_it_is_a_day_and_a_half_old(tmp_path):
 
 
 def test_the_docker_watchdog_reads_the_volume_the_loop_writes():
-    containers_ = deploy(DOCKER).containers()
+    containers_ = deploy(DOCKER, secret_keys=("alerts",)).containers()
     cleanup, watchdog = containers_["sentry-sentry-cleanup"].inputs, containers_["sentry-watchdog"].inputs
     (written,) = [v for v in cleanup["volumes"] if v.get("containerPath") == catalog.CLEANUP_STATUS_DIR]
     (read,) = [v for v in watchdog["volumes"] if v.get("containerPath") == catalog.CLEANUP_STATUS_DIR]
@@ -128,13 +128,13 @@ def test_the_docker_watchdog_reads_the_volume_the_loop_writes():
 
 
 def test_the_watchdog_follows_the_cleanup_without_backups_too():
-    containers_ = deploy({**DOCKER, "backup": {"enabled": False}}).containers()
+    containers_ = deploy({**DOCKER, "backup": {"enabled": False}}, secret_keys=("alerts",)).containers()
     config = from_environment(env_of(containers_["sentry-watchdog"]))
     assert config.results == {"sentry-cleanup": 36} and config.backup_dir is None
 
 
 def test_on_kubernetes_cleanup_is_a_daily_cronjob_the_watchdog_may_read():
-    deployment = deploy(KUBERNETES)
+    deployment = deploy(KUBERNETES, secret_keys=("alerts",))
     cronjob = deployment.one("CronJob", "sentry-cleanup")
     assert cronjob.inputs["spec"]["schedule"] == "0 0 * * *" and cronjob.inputs["spec"]["timeZone"] == "Etc/UTC"
     (container,) = containers(cronjob)
@@ -195,8 +195,11 @@ def _iso(hours: float) -> str:
 
 
 def _configmap_env(deployment, container) -> dict:
+    """The container's environment from its ConfigMap and Secret (a secret alert target seals it)."""
     env = {}
     for source in container.get("envFrom", []):
         if "configMapRef" in source:
             env.update(deployment.one("ConfigMap", source["configMapRef"]["name"]).inputs["data"])
+        if "secretRef" in source:
+            env.update(deployment.one("Secret", source["secretRef"]["name"]).inputs.get("stringData") or {})
     return env

@@ -23,7 +23,7 @@ SHELLS = [("sh",)] + ([("busybox", "sh")] if shutil.which("busybox") else [])
 
 
 def test_the_bundled_stores_buckets_follow_the_dumps_off_site():
-    deployment = deploy(SENTRY)
+    deployment = deploy(SENTRY, secret_keys=("backup",))
     copy = deployment.containers()["sentry-offsite-objects"]
     env = env_of(copy)
     assert (env["OBJECT_BUCKETS"], env["EXPIRING_BUCKETS"], env["EXPIRY_DAYS"]) == ("nodestore", "nodestore", "90")

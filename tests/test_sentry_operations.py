@@ -26,13 +26,14 @@ EXTERNAL_CLICKHOUSE = {"host": "ch.internal", "password": "ChPw-1"}
 
 @pytest.fixture(scope="module")
 def docker():
-    return deploy(OPERATIONS)
+    return deploy(OPERATIONS, secret_keys=("backup", "alerts"))
 
 
 @pytest.fixture(scope="module")
 def kubernetes():
-    return deploy({**OPERATIONS, "platform": "kubernetes",
-                   "kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"}}})
+    return deploy({**OPERATIONS, "platform": "kubernetes", "sentry": {"internalNetworks": ["10.1.0.0/16"]},
+                   "kubernetes": {"ingress": {"controllerNamespace": "ingress-nginx"}}},
+                  secret_keys=("backup", "alerts"))
 
 
 def container(deployment, name):

@@ -30,7 +30,8 @@ def profile_config(base: dict, profile: str) -> dict:
 
 def deployed(platform: str, profile: str):
     """The real program under mocks, once per configuration (the harness keeps each run)."""
-    return deploy(profile_config(DOCKER if platform == "docker" else KUBERNETES, profile))
+    # The webhook's URL is its token: set as a secret, as the program asks.
+    return deploy(profile_config(DOCKER if platform == "docker" else KUBERNETES, profile), secret_keys=("alerts",))
 
 
 @pytest.fixture(scope="module", params=catalog.PROFILES)

@@ -4,15 +4,18 @@ import pulumi
 import pytest
 
 from components import configuration
+from components.stack import preflight
 from components.validation import ConfigError
 from tests.harness import BASE_CONFIG, deploy
 
 
 def problems(**overrides):
+    """What the program refuses before any resource: the configuration, then the checks that need
+    the app's description (stack.preflight)."""
     values = {**BASE_CONFIG, **overrides}
     values = {k: v for k, v in values.items() if v is not None}
     with pytest.raises(ConfigError) as error:
-        configuration.load(values)
+        preflight(configuration.load(values))
     return "\n".join(error.value.problems)
 
 
@@ -40,7 +43,8 @@ def test_a_valid_configuration_loads_with_documented_defaults():
     ({"docker": {"port": "http"}}, "error-tracking:docker.port: must be a whole number"),
     ({"docker": {"bindAddress": "localhost"}}, "error-tracking:docker.bindAddress: must be an IP address"),
     ({"docker": {"host": "docker.example.com"}}, "error-tracking:docker.host: must be unix://"),
-    ({"docker": {"prot": 8080}}, "error-tracking:docker.prot: unknown setting; allowed here: bindAddress"),
+    ({"docker": {"prot": 8080}}, "error-tracking:docker.prot: unknown setting; did you mean port? allowed here: "
+                                 "bindAddress, host, hostPaths, namePrefix, port, sshHostKey, sshOpts"),
     ({"glitchtip": {"version": "latest"}}, "error-tracking:glitchtip.version: must be a pinned GlitchTip 6 release"),
     ({"glitchtip": {"version": "v6.2.6"}}, "error-tracking:glitchtip.version"),
     ({"glitchtip": {"mode": "single"}}, "error-tracking:glitchtip.mode: must be one of split, all-in-one"),
@@ -83,7 +87,7 @@ def test_a_valid_configuration_loads_with_documented_defaults():
     ({"dsnTargets": [{"project": "api", "kubernetesSecret": {"namespace": "shop", "name": "sentry"}}]},
      "error-tracking:dsnTargets[0].kubernetesSecret: needs platform: kubernetes (this stack's platform is docker)"),
     ({"dsnTargets": [{"project": "api", "envFile": {"path": "/a/.env"}}, {"project": "web", "envFile": {"path": "/a/.env"}}]},
-     "error-tracking:dsnTargets[1].envFile: is already the target of another entry"),
+     "error-tracking:dsnTargets[1].envFile: writes the same target as dsnTargets[0].envFile"),
     ({"dsnTargets": [{"project": "api", "envFile": {"path": "/a/.env", "key": "1X"}}]},
      "error-tracking:dsnTargets[0].envFile.key: must be an environment variable name"),
     ({"colour": "blue"}, "error-tracking:colour: unknown setting"),
@@ -123,7 +127,8 @@ def test_a_config_error_stops_the_program_before_any_resource_is_declared(monkey
 
 def test_a_store_url_with_a_password_must_be_set_as_a_secret_and_empty_means_unset():
     found = problems(databaseUrl="postgres://gt:pw@db.internal:5432/gt")
-    assert "error-tracking:databaseUrl: holds a password: set it with `pulumi config set --secret databaseUrl" in found
+    assert ("error-tracking:databaseUrl: holds a PostgreSQL URL with its password and is not set as a secret"
+            in found and "`pulumi config set --secret --path 'databaseUrl' <value>`" in found)
     assert "pw@db" not in found
     loaded = configuration.load({**BASE_CONFIG, "databaseUrl": "postgres://gt:pw@db/gt", "valkeyUrl": ""},
                            frozenset({"databaseUrl"}))

@@ -137,8 +137,8 @@ def test_on_docker_the_stop_runs_after_the_new_images_are_pulled_and_before_what
     # A failed stop is a failed resource: nothing after it is created, no exit-code gate is needed.
     assert "error-tracking.after.stop-old" not in {x["label"] for x in containers["demo-migrate"].inputs["labels"]}
     assert [n for n, c in containers.items() if command.urn in c.dependencies] == ["demo-migrate"]
-    env = command.inputs["create"]
-    assert "DOCKER_HOST=unix:///var/run/docker.sock" in env and "STOP_INSTANCE=demo" in env
+    assert command.inputs["environment"] == {"DOCKER_HOST": "unix:///var/run/docker.sock"}
+    assert "STOP_INSTANCE=demo" in command.inputs["create"]
     image_id = containers["demo-web"].inputs["image"]  # the ID of the image just pulled
     # web names its drain (45 s); worker none: Docker's default of 10 s.
     assert command.inputs["triggers"] == [f"web={image_id}@45 worker={image_id}@10"]
@@ -159,9 +159,9 @@ def test_over_ssh_the_step_runs_on_the_docker_host_and_over_tcp_here_against_tha
                                     {"host": "ssh://deploy@docker.example.com", "sshHostKey": key}))
     assert remote.typ == "command:remote:Command"
     assert remote.inputs["connection"]["host"] == "docker.example.com" and remote.inputs["connection"]["hostKey"] == key
-    assert "DOCKER_HOST" not in remote.inputs["create"]
+    assert "DOCKER_HOST" not in remote.inputs["create"] and "environment" not in remote.inputs
     tcp = stop_command(on_docker(with_stop(k8s_helpers.sample_spec()), {"host": "tcp://10.0.0.5:2376"}))
-    assert tcp.typ == "command:local:Command" and "DOCKER_HOST=tcp://10.0.0.5:2376" in tcp.inputs["create"]
+    assert tcp.typ == "command:local:Command" and tcp.inputs["environment"] == {"DOCKER_HOST": "tcp://10.0.0.5:2376"}
 
 
 def test_sentry_on_docker_stops_then_backs_up_then_migrates_then_starts_the_new_version():
@@ -247,7 +247,7 @@ def test_autoscaled_deployments_are_scaled_back_to_their_minimum_once_applied_ag
 
 
 def test_sentry_on_kubernetes_stops_then_backs_up_then_migrates_then_starts_the_new_version():
-    deployment = deploy(ERRORS_ONLY)
+    deployment = deploy(ERRORS_ONLY, secret_keys=("sentry",))
     jobs = {j.inputs["metadata"]["labels"]["app.kubernetes.io/component"]: j for j in deployment.of_kind("Job")}
     stop = stop_job(deployment)
     assert stop.urn in jobs["pre-upgrade-backup"].dependencies

@@ -161,7 +161,45 @@ def test_merges_update_each_stack_once_at_a_time_with_prod_behind_its_environmen
     assert "vars.PROD_DEPLOY_ON_MERGE == 'true'" in prod["if"] and "inputs.stack == 'prod'" in prod["if"]
 
 
-def test_the_cli_is_pinned_at_a_release_that_knows_object_config():
+def minimum_cli() -> tuple[int, ...]:
+    """Pulumi.yaml's requiredPulumiVersion, `>=X.Y.Z`: the oldest CLI that accepts the project."""
+    required = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["requiredPulumiVersion"]
+    match = re.fullmatch(r">=(\d+)\.(\d+)\.(\d+)", required)
+    assert match, f"requiredPulumiVersion {required!r}: expected >=X.Y.Z"
+    return tuple(int(part) for part in match.groups())
+
+
+def test_the_cli_minimum_is_the_one_that_accepts_object_config_and_the_readme_says_it():
+    # pulumi/pulumi v3.187.0 added the value check for `object` config types (workspace/project.go):
+    # 3.186.0 refuses Pulumi.yaml's `object` sections.
+    assert minimum_cli() == (3, 187, 0)
+    readme = (ROOT / "README.md").read_text()
+    assert "Pulumi CLI 3.187.0 or later" in readme and "3.186" not in readme.replace("3.186.0 and older", "")
+
+
+def test_the_cli_is_pinned_at_a_release_the_project_accepts():
     for path in WORKFLOWS:
         version = load(path)["env"]["PULUMI_VERSION"]
-        assert tuple(int(part) for part in version.split(".")) >= (3, 186, 0), path.name
+        assert tuple(int(part) for part in version.split(".")) >= minimum_cli(), path.name
+
+
+def test_every_preview_and_deploy_runs_the_tested_hashed_lock():
+    """The program's `venv` (Pulumi.yaml's virtualenv, which Pulumi then uses as it is) and the policy
+    pack's come from the hashed locks, before the Pulumi step; nothing installs from a range."""
+    virtualenv = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["runtime"]["options"]["virtualenv"]
+    for path in WORKFLOWS:
+        flow = load(path)
+        for job_name, job in flow["jobs"].items():
+            runs = [step.get("run", "") for step in job.get("steps", [])]
+            assert not any(re.search(r"pip install[^\n]*-r \S*requirements\.txt", run) for run in runs), job_name
+            pulumi = [i for i, step in enumerate(job.get("steps", []))
+                      if step.get("uses", "").startswith("pulumi/actions@") and "command" in step.get("with", {})]
+            if not pulumi:
+                continue
+            before = "\n".join(runs[:pulumi[0]])
+            assert (f"python -m venv {virtualenv} && {virtualenv}/bin/pip install -q --require-hashes "
+                    "-r requirements.lock") in before, f"{path.name} {job_name}"
+            assert ("python -m venv policy/venv && policy/venv/bin/pip install -q --require-hashes "
+                    "-r policy/requirements.lock") in before, f"{path.name} {job_name}"
+            setup = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/setup-python@"))
+            assert setup["with"]["cache-dependency-path"].split() == ["requirements.lock", "policy/requirements.lock"]

@@ -20,6 +20,7 @@ import pulumi
 from components.operations import files
 from components.operations.describe import BACKUP_DIR, BACKUPS_VOLUME, DRILL_MAX_AGE_DAYS, Additions
 from components.operations.settings import AlertSettings, BackupSettings
+from components.secrets import sealed
 from components.spec import (
     CommandProbe,
     ConfigFile,
@@ -81,6 +82,8 @@ class Watched:
     daily_jobs: tuple[str, ...] = ()
     monthly_jobs: tuple[str, ...] = ()
     recorded_jobs: tuple[RecordedJob, ...] = ()
+    # Some of the above came from settings set as secrets (the url, the app's sender address).
+    secret: bool = False
 
 
 def heartbeat_volume() -> Volume:
@@ -221,9 +224,13 @@ def followed_tasks(backup: Optional[BackupSettings], alerts: AlertSettings,
     recorded = {job.name: job.max_age_hours for job in watched.recorded_jobs} if watched else {}
     if not (backup and backup.enabled):
         return recorded
-    result = {"backup": alerts.backup_max_age_hours}
-    if backup.drill.enabled:
-        result["drill"] = DRILL_MAX_AGE_DAYS * 24
+    result: dict[str, int] = {}
+    # The database's own backup and drill exist only where the app runs its database (Sentry with
+    # an external Postgres still backs up its ClickHouse: those are its daily and monthly jobs).
+    if watched is None or watched.database_name:
+        result["backup"] = alerts.backup_max_age_hours
+        if backup.drill.enabled:
+            result["drill"] = DRILL_MAX_AGE_DAYS * 24
     if backup.offsite:
         result["offsite"] = alerts.backup_max_age_hours
     return {**result, **_jobs(watched, backup, alerts), **recorded}
@@ -262,19 +269,24 @@ def watchdog_additions(watched: Watched, backup: Optional[BackupSettings], alert
     """The watchdog as an app adds it: a service on Docker, a CronJob on Kubernetes that follows the
     worker and the operations' CronJobs, its state and files, and the alert test; `adjust` is the
     app's last word on each workload (Sentry's reach its bundled mail relay)."""
-    adjust = adjust or (lambda workload: workload)
+
+    def finish(workload: W) -> W:
+        workload = adjust(workload) if adjust else workload
+        # Chat ids, addresses, the site's URL: with any of them set as a secret, every value goes as one.
+        return sealed(workload) if alerts.secret or watched.secret else workload
+
     service, state = watchdog_service(watched, backup, alerts)
-    scheduled = adjust(watchdog_scheduled(watched, backup, alerts, Schedule(every_minutes=WATCHDOG_EVERY_MINUTES)))
+    scheduled = finish(watchdog_scheduled(watched, backup, alerts, Schedule(every_minutes=WATCHDOG_EVERY_MINUTES)))
     watches = tuple(n for n in (watched.worker, *followed_tasks(backup, alerts, watched)) if n)
     test = alert_test_task(watched, alerts)
     return Additions(
-        services=[dataclasses.replace(adjust(service), platforms=("docker",))],
+        services=[dataclasses.replace(finish(service), platforms=("docker",))],
         scheduled=[dataclasses.replace(
             scheduled, platforms=("kubernetes",), watches=watches, state_object=STATE_CONFIGMAP,
             # The platform opens the way to its API for what the workload watches.
             egress=tuple(e for e in scheduled.egress if e.name != "kubernetes-api"),
         )],
-        tasks=[adjust(test)] if test is not None else [],
+        tasks=[finish(test)] if test is not None else [],
         volumes=[state],
         files=list(config_files()),
     )

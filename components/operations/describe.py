@@ -19,6 +19,7 @@ import pulumi
 from components.operations import files
 from components.stores import POSTGRES_PORT
 from components.operations.settings import BackupSettings
+from components.secrets import sealed
 from components.spec import (
     CommandProbe,
     ConfigFile,
@@ -242,7 +243,7 @@ def offsite_task(app: Protected, backup: BackupSettings) -> Optional[ScheduledTa
         env["OFFSITE_INCLUDE"] = " ".join(app.offsite_include)
     if app.set_name:
         env["OFFSITE_LAST"] = f"{app.set_name}-*.set"
-    return ScheduledTask(
+    task = ScheduledTask(
         name="offsite",
         image=RCLONE_IMAGE,
         resources=app.resources["offsite"],
@@ -263,6 +264,8 @@ def offsite_task(app: Protected, backup: BackupSettings) -> Optional[ScheduledTa
         run_as_group=app.uid,
         read_only_root=True,
     )
+    # Endpoint, bucket, prefix: with `backup` set as a secret, every value goes as one.
+    return sealed(task) if backup.secret else task
 
 
 def volume_owners_task(image: str, owners: Mapping[str, int]) -> Task:

@@ -66,6 +66,11 @@ class BackupSettings:
     retention_days: int
     drill: Drill
     offsite: Optional[Offsite] = None
+    # Set with `pulumi config set --secret` somewhere below `backup`: the off-site copy's values
+    # (endpoint, bucket, prefix, region) then travel as secrets too.
+    secret: bool = False
+    # The keys the operator set (an app that backs nothing up refuses them: unused_backup_problems).
+    configured: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,9 @@ class AlertSettings:
     heartbeat_max_age_seconds: int
     interval_seconds: int
     fail_after: int
+    # Set with `pulumi config set --secret` somewhere below `alerts`: every target (chat id,
+    # addresses) then travels as a secret.
+    secret: bool = False
 
     @property
     def any_target(self) -> bool:
@@ -109,7 +117,18 @@ def parse_backup(section: Section, problems: Optional[Problems] = None) -> Backu
         if offsite and not enabled:
             section.error("offsite", "needs backups: set backup.enabled to true or remove backup.offsite")
     section.finish()
-    return BackupSettings(enabled, Schedule(hour=hour, minute=minute), retention_days, drill, offsite)
+    return BackupSettings(enabled, Schedule(hour=hour, minute=minute), retention_days, drill, offsite,
+                          secret=section.secret, configured=tuple(sorted(map(str, section.data))))
+
+
+def unused_backup_problems(backup: Optional[BackupSettings], why: str) -> list[str]:
+    """For an app that runs no database of its own to back up (`why` says so): every backup key
+    the operator set, but `enabled: false`, is refused rather than silently ignored."""
+    if backup is None:
+        return []
+    keys = [k for k in backup.configured if not (k == "enabled" and not backup.enabled)]
+    return [f"error-tracking:backup.{key}: is not used: {why}; remove it (or set backup.enabled false)"
+            for key in keys]
 
 
 def _drill(section: Section, backups: bool, hour: int, minute: int) -> Drill:
@@ -163,7 +182,8 @@ def parse_alerts(section: Section, problems: Optional[Problems] = None) -> Alert
         email = section.section("email")
         email_to = _recipients(email)
         email.finish()
-    for key in ("telegram", "webhook", "email"):
+    targets = ("telegram", "webhook", "email")
+    for key in targets:
         section.raw(key)  # known keys, listed when an unknown one is refused
     settings = AlertSettings(
         telegram=telegram,
@@ -175,8 +195,14 @@ def parse_alerts(section: Section, problems: Optional[Problems] = None) -> Alert
         heartbeat_max_age_seconds=section.integer("heartbeatMaxAgeSeconds", 180, minimum=30, maximum=3600),
         interval_seconds=section.integer("intervalSeconds", 60, minimum=15, maximum=3600),
         fail_after=section.integer("failAfter", 3, minimum=1, maximum=20),
+        secret=section.secret,
     )
     section.finish()
+    if not any(section.has(key) for key in targets):
+        # No target: no watchdog runs, so its thresholds would be silently ignored.
+        for key in sorted(k for k in map(str, section.data) if k not in targets and k in section.seen):
+            section.error(key, "is not used: no alert target is set (alerts.telegram, alerts.webhook or "
+                          "alerts.email), so no watchdog runs; add a target or remove it")
     return settings
 
 

@@ -8,8 +8,9 @@ import pulumi
 
 from components import dsn, secrets
 from components.apps.glitchtip.services import Secrets, describe
+from components.apps.glitchtip.settings import postgres_memory_problem
 from components.apps.site import site_of
-from components.operations.settings import email_transport_problem
+from components.operations.settings import email_transport_problem, unused_backup_problems
 from components.settings import StackSettings
 from components.validation import ConfigError
 
@@ -18,12 +19,40 @@ TYPE = "error-tracking:apps:GlitchTip"
 
 def describe_without_secrets(settings: StackSettings):
     """The same description with placeholders for the secrets: for checks before any resource."""
+    problems = unused_settings(settings)
+    if not settings.database_url:
+        problems += [p for p in [postgres_memory_problem(settings.app_settings)] if p]
     if settings.alerts is not None:
         problem = email_transport_problem(settings.alerts, settings.app_settings.email_url)
         if problem:
-            raise ConfigError([f"error-tracking:alerts.email: {problem}"])
+            problems.append(f"error-tracking:alerts.email: {problem}")
+    if problems:
+        raise ConfigError(problems)
     placeholder = "(generated)"
     return describe(site_of(settings), settings.app_settings, Secrets(*[placeholder] * 5))
+
+
+def unused_settings(settings: StackSettings) -> list[str]:
+    """Settings for a store this stack does not run: refused rather than silently ignored."""
+    app = settings.app_settings
+    problems = []
+    if settings.valkey_url and not app.valkey:
+        problems.append("error-tracking:valkeyUrl: is not used: glitchtip.valkey is false (Postgres-only mode, no "
+                        "Valkey at all); remove it or set glitchtip.valkey true")
+    for key in sorted(app.store_settings):
+        if "postgres" in key.lower() and settings.database_url:
+            why = "databaseUrl replaces the Postgres this stack would run"
+        elif "valkey" in key.lower() and settings.valkey_url:
+            why = "valkeyUrl replaces the Valkey this stack would run"
+        elif key == "valkeyImage" and not app.valkey:
+            why = "glitchtip.valkey is false, so no Valkey runs"
+        else:
+            continue
+        problems.append(f"error-tracking:glitchtip.{key}: is not used: {why}; remove it")
+    if settings.database_url:
+        problems += unused_backup_problems(settings.backup, "with databaseUrl the database is yours and so are its "
+                                           "backups (this stack backs up only the Postgres it runs)")
+    return problems
 
 
 class GlitchTip(pulumi.ComponentResource):

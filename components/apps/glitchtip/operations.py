@@ -62,6 +62,7 @@ def _watchdog(ops: Operations, site: Site, settings: GlitchTipSettings, backups:
         database_name="glitchtip" if backups else None,
         email_url=settings.email_url if settings.email_configured else None,
         email_from=settings.from_email or f"glitchtip@{site.host}",
+        secret=site.is_secret("url") or settings.secret,
     )
     ops.add(alerting.watchdog_additions(watched, backup, alerts))
     if worker:

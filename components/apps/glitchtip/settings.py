@@ -96,6 +96,9 @@ class GlitchTipSettings:
     secret: bool = False
     # Postgres max_connections, computed from every process's pool.
     postgres_connections: int = 100
+    # Settings of the stores this stack may not run, when the operator set them (postgresImage,
+    # resources.postgres, ...): refused when an external store replaces that one.
+    store_settings: frozenset[str] = frozenset()
 
     @property
     def image(self) -> str:
@@ -130,29 +133,21 @@ def parse_settings(section: Section, problems: Problems) -> GlitchTipSettings:
     pool = section.integer("databasePoolSize", 5, minimum=2, maximum=50)
     postgres_image = section.string("postgresImage", DEFAULT_POSTGRES_IMAGE, check=pinned_image_problem)
     valkey_image = section.string("valkeyImage", DEFAULT_VALKEY_IMAGE, check=pinned_image_problem)
-    if section.has("backup"):
-        # Moved to the top level, for every app: say where instead of only "unknown".
-        section.seen.add("backup")
-        section.error("backup", "moved: backups are the top-level setting `backup` "
-                      "(pulumi config set --path backup.hour 3), with the restore drill and off-site copies")
+    # Moved to the top level, for every app: say where instead of only "unknown".
+    section.moved("backup", "backups are the top-level setting `backup` (pulumi config set --path backup.hour 3), "
+                  "with the restore drill and off-site copies")
     resources = _resources(section.section("resources"), mode, valkey)
     processes = ("web",) if mode == "all-in-one" else ("web", "worker")
     replicas = _counts(section.section("replicas"), processes, 1)
     max_replicas = _counts(section.section("maxReplicas"), processes, None, floor=replicas)
     env = extra_env(section, _MANAGED)
     section.finish()
+    sizes = section.data.get("resources") if isinstance(section.data.get("resources"), dict) else {}
+    store_settings = frozenset([*(k for k in ("postgresImage", "valkeyImage") if section.data.get(k) is not None),
+                                *(f"resources.{k}" for k in ("postgres", "valkey") if k in sizes)])
     max_replicas = {k: max_replicas.get(k) or replicas[k] for k in processes}
     connections = connections_needed(max_replicas, web_workers=web_workers, pool=pool)
     postgres_connections = max_connections(connections)
-    if "postgres" in resources:
-        need = postgres_memory_needed_mb(postgres_connections, resources["postgres"])
-        if resources["postgres"].memory_mb < need:
-            section.error(
-                "resources.postgres.memoryMb",
-                f"must be at least {need} to hold {postgres_connections} connections (every web and worker "
-                f"replica's pool of {pool}, the one-shot tasks and backups); raise it or lower "
-                "databasePoolSize, webWorkers or the replicas",
-            )
     return GlitchTipSettings(
         version=version,
         mode=mode,
@@ -172,7 +167,23 @@ def parse_settings(section: Section, problems: Problems) -> GlitchTipSettings:
         env=env,
         secret=section.secret,
         postgres_connections=postgres_connections,
+        store_settings=store_settings,
     )
+
+
+def postgres_memory_problem(settings: GlitchTipSettings) -> Optional[str]:
+    """The Postgres this stack runs must hold every connection; None when it does (checked only
+    where that Postgres runs: an external database is sized by its operator)."""
+    postgres = settings.resources.get("postgres")
+    if postgres is None:
+        return None
+    need = postgres_memory_needed_mb(settings.postgres_connections, postgres)
+    if postgres.memory_mb >= need:
+        return None
+    return (f"error-tracking:glitchtip.resources.postgres.memoryMb: must be at least {need} to hold "
+            f"{settings.postgres_connections} connections (every web and worker replica's pool of "
+            f"{settings.database_pool_size}, the one-shot tasks and backups); raise it or lower databasePoolSize, "
+            "webWorkers or the replicas")
 
 
 def pinned_image_problem(value: str) -> Optional[str]:

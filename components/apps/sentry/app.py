@@ -25,6 +25,7 @@ from components.apps.sentry.operations import operations
 from components.apps.sentry.relay_keys import relay_credentials
 from components.apps.sentry.settings import SentrySettings
 from components.apps.site import Site, site_of
+from components.operations.settings import unused_backup_problems
 from components.settings import StackSettings
 from components.spec import AppSpec, ConfigFile, Entrypoint, report_from_output
 from components.validation import ConfigError
@@ -49,13 +50,17 @@ class Generated:
     object_store_secret_key: pulumi.Input[str]
 
 
-def check_site(site: Site) -> list[str]:
-    """Top-level settings that belong to GlitchTip: Sentry's stores are configured under sentry.external."""
+def check_site(site: Site, settings: Optional[SentrySettings] = None) -> list[str]:
+    """Top-level settings that belong to GlitchTip (Sentry's stores are configured under
+    sentry.external), and backup settings when every store backed up runs outside."""
     problems = []
     for key, value, where in (("databaseUrl", site.database_url, "postgres"), ("valkeyUrl", site.valkey_url, "redis")):
         if value:
             problems.append(f"error-tracking:{key}: is read for GlitchTip only; for Sentry set "
                             f"sentry.external.{where} (host, port, ... and the password as a secret)")
+    if settings is not None and {"postgres", "clickhouse"} <= set(settings.external.present):
+        problems += unused_backup_problems(site.backup, "Sentry's Postgres and ClickHouse both run outside this "
+                                           "stack (sentry.external), and their backups are their operators'")
     return problems
 
 
@@ -77,7 +82,8 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         kafka_sasl_password=_chosen(external.kafka and external.kafka.sasl_password, None),
         mail_password=_chosen(settings.mail and settings.mail.password, None),
     )
-    built = services.services(settings, Context(secret_values, mail_domain=site.host))
+    built = services.services(settings, Context(secret_values, mail_domain=site.host,
+                                                mail_domain_secret=site.is_secret("url")))
     steps = install_commands.install_steps(
         admin_email=site.admin_email,
         organization=site.organization,
@@ -88,6 +94,7 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         buckets=[name for name, _ in storage.buckets(settings)],
         unexpiring_buckets=[name for name, expires in storage.buckets(settings) if not expires],
         external_topics=_topics(settings),
+        secret_settings=site.secret_keys,
     )
     step_secrets = {
         install_commands.ADMIN_PASSWORD: generated.admin_password,
@@ -115,6 +122,8 @@ def describe(site: Site, settings: SentrySettings, generated: Generated) -> AppS
         files=(*files, *ops.files),
         stops=(stop,),
         builds=tuple(b for b in (storage.image_build(settings),) if b is not None),
+        # Symbolicator's system token is honoured only from INTERNAL_SYSTEM_IPS (files/sentry_conf.py).
+        trusts_own_network=None if settings.internal_networks else "sentry.internalNetworks",
     )
     spec.validate()
     return spec
@@ -146,10 +155,12 @@ def _topics(settings: SentrySettings):
 
 def _explicit_sentry(steps):
     """Sentry steps name `sentry` themselves: a reporting task's command may bypass the image's
-    entrypoint (Kubernetes wraps it), which is what would otherwise prepend it."""
+    entrypoint (Kubernetes wraps it), which is what would otherwise prepend it. A step with its
+    own entrypoint (a shell) names it in its script."""
     return tuple(
         dataclasses.replace(s, command=("sentry", *s.command))
-        if s.image == install_commands.SENTRY and s.command[0] not in ("sentry", "python3") else s
+        if s.image == install_commands.SENTRY and s.entrypoint is None and s.command[0] not in ("sentry", "python3")
+        else s
         for s in steps
     )
 
@@ -169,7 +180,7 @@ def on_platform(settings: StackSettings) -> SentrySettings:
 def describe_without_secrets(settings: StackSettings) -> AppSpec:
     site = site_of(settings)
     app = on_platform(settings)
-    problems = check_site(site) + storage.problems(app)
+    problems = check_site(site, settings.app_settings) + storage.problems(app)
     if problems:
         raise ConfigError(problems)
     return describe(site, app, placeholders())

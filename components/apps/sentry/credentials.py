@@ -37,3 +37,5 @@ class Secrets:
 class Context:
     secrets: Secrets
     mail_domain: Optional[str] = None  # SENTRY_MAIL_HOST: the FQDN mail is sent as (the public URL's host)
+    # The public URL was set as a secret: so is the host taken from it.
+    mail_domain_secret: bool = False

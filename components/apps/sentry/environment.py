@@ -28,9 +28,23 @@ Env = tuple[dict[str, str], dict[str, pulumi.Input[str]]]
 
 
 def environment(name: str, settings: SentrySettings, context: Context) -> Env:
-    """(env, secret_env) for one service."""
+    """(env, secret_env) for one service. When the `sentry` section holds a secret, every value
+    goes to the secret side: hosts, users, addresses and extra variables all come from it, and a
+    rule per variable would miss the next setting added."""
     shape = catalog.CATALOG[name].shape
-    return {SENTRY: _sentry_env, SNUBA: _snuba_env}.get(shape, _OWN_ENV.get(name, _no_env))(settings, context)
+    env, secret = {SENTRY: _sentry_env, SNUBA: _snuba_env}.get(shape, _OWN_ENV.get(name, _no_env))(settings, context)
+    if settings.secret:
+        return {}, {**{k: pulumi.Output.secret(v) for k, v in env.items()}, **secret}
+    return env, secret
+
+
+def _mail_domain(context: Context, name: str) -> Env:
+    """The public URL's host under `name`: secret when the URL was set as one."""
+    if not context.mail_domain:
+        return {}, {}
+    if context.mail_domain_secret:
+        return {}, {name: pulumi.Output.secret(context.mail_domain)}
+    return {name: context.mail_domain}, {}
 
 
 def _bootstrap(settings: SentrySettings) -> str:
@@ -67,10 +81,11 @@ def _sentry_env(settings: SentrySettings, context: Context) -> Env:
         "SENTRY_KAFKA_MAX_POLL_INTERVAL_MS": str(settings.kafka.max_poll_interval_ms),
         "SENTRY_STATSD_ADDR": "",
     }
-    if context.mail_domain:
-        env["SENTRY_MAIL_HOST"] = context.mail_domain
+    mail_env, mail_secret = _mail_domain(context, "SENTRY_MAIL_HOST")
+    env.update(mail_env)
     # The names sentry.conf.py reads (files/env.py); Kafka's address and SASL user are in the file.
     secret: dict[str, pulumi.Input[str]] = {
+        **mail_secret,
         file_env.SECRET_KEY: secrets.system_secret_key,
         "LAUNCHPAD_RPC_SHARED_SECRET": secrets.launchpad_rpc_shared_secret,
         file_env.POSTGRES_PASSWORD: secrets.postgres_password,
@@ -84,9 +99,7 @@ def _sentry_env(settings: SentrySettings, context: Context) -> Env:
         secret[file_env.MAIL_PASSWORD] = secrets.mail_password
     if settings.external.kafka and settings.external.kafka.sasl_mechanism:
         secret[file_env.KAFKA_SASL_PASSWORD] = secrets.kafka_sasl_password
-    # The operator's extra variables: secret when the `sentry` section holds a secret.
-    if settings.secret:
-        return env, {**secret, **{k: pulumi.Output.secret(v) for k, v in settings.env.items()}}
+    # The operator's extra variables (secret with the whole section, see environment()).
     return {**env, **settings.env}, secret
 
 
@@ -124,14 +137,17 @@ PRIVATE_NETWORKS = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 
 
 def _smtp(settings, context) -> Env:
-    """devture/exim-relay's contract (its README): HOSTNAME is the HELO name (upstream's MAILNAME);
-    it relays for RELAY_FROM_HOSTS, here also the networks the operator named internal (a pod CIDR
-    outside the private ranges, 100.64.0.0/10, say). Only Sentry's own pods reach it (network
-    policies, the app's network), so sender addresses are not verified: that would need DNS for
-    the url's host from inside the cluster, which split-horizon setups do not have."""
+    """devture/exim-relay's contract (its README): HOSTNAME is the HELO name (upstream's MAILNAME),
+    secret when the url was set as one; it relays for RELAY_FROM_HOSTS, here also the networks the
+    operator named internal (a pod CIDR outside the private ranges, 100.64.0.0/10, say). Only
+    Sentry's own pods reach it (network policies, the app's network), so sender addresses are not
+    verified: that would need DNS for the url's host from inside the cluster, which split-horizon
+    setups do not have."""
+    env, secret = _mail_domain(context, "HOSTNAME")
+    if not env and not secret:
+        env = {"HOSTNAME": ""}
     networks = tuple(dict.fromkeys((*PRIVATE_NETWORKS, *settings.internal_networks)))
-    return {"HOSTNAME": context.mail_domain or "", "RELAY_FROM_HOSTS": "<; " + "; ".join(networks),
-            "DISABLE_SENDER_VERIFICATION": "1"}, {}
+    return {**env, "RELAY_FROM_HOSTS": "<; " + "; ".join(networks), "DISABLE_SENDER_VERIFICATION": "1"}, secret
 
 
 def _redis(settings, context) -> Env:

@@ -52,6 +52,9 @@ def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
     for step in steps:
         after = (result[-1].name,) if result else ()
         secret_env = {name: pulumi.Output.secret(secrets[name]) for name in step.secret_env}
+        # Values from settings set as secrets travel beside the generated ones.
+        secret_env.update({name: pulumi.Output.secret(step.env[name]) for name in step.sealed})
+        env = {name: value for name, value in step.env.items() if name not in step.sealed}
         base = by_name.get(BASE.get(step.image, ""))
         if base is not None:
             needs = [d for d in base.depends_on if d in STORES]
@@ -59,7 +62,7 @@ def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
                 needs.append("kafka")
             task = Task(
                 name=step.name, image=base.image, resources=sizing.one_process(base.resources), command=step.command,
-                entrypoint=step.entrypoint, env={**base.env, **step.env},
+                entrypoint=step.entrypoint, env={**base.env, **env},
                 secret_env={**base.secret_env, **secret_env}, files=base.files, mounts=base.mounts,
                 scratch=base.scratch, depends_on=tuple(dict.fromkeys(needs)),
                 connects_to=tuple(dict.fromkeys([*base.connects_to, *needs])),
@@ -71,7 +74,7 @@ def tasks(steps: Sequence[InstallStep], services: Sequence[Service],
             store = tuple(p for p in ("seaweedfs",) if p in by_name)
             task = Task(
                 name=step.name, image=step.image, resources=BUCKET_CLIENT, command=step.command,
-                entrypoint=step.entrypoint, env={**step.env, "HOME": "/tmp"}, secret_env=secret_env,
+                entrypoint=step.entrypoint, env={**env, "HOME": "/tmp"}, secret_env=secret_env,
                 scratch=(Scratch("/tmp", size_mb=64),), run_as_user=BUCKET_CLIENT_USER,
                 run_as_group=BUCKET_CLIENT_USER, depends_on=store,
                 connects_to=store, egress=() if store else (Egress("s3", (443,)),), after=after,

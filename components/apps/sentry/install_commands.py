@@ -11,7 +11,8 @@ topics to appear), and finish with the bootstrap script (organization, team, pro
 Commands go to each image's own entrypoint, as `docker compose run <service> <command>` does:
 Sentry's prepends `sentry` (and drops to the sentry user), Snuba's prepends `snuba`. Upstream
 installs s3cmd into the SeaweedFS container at install time; a deploy cannot, so buckets are made
-with the official AWS CLI image. No secret is ever in a command line: they come from `secret_env`.
+with the official AWS CLI image. No secret and no operator value is ever on a command line: they
+come from the environment (`secret_env`, or `env` with `sealed` naming those set as secrets).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 import json
 import pathlib
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional, Sequence
+from typing import Collection, Iterable, Mapping, Optional, Sequence
 
 from components.apps.sentry import bootstrap_script as _bootstrap_module
 from components.apps.sentry.files import env as file_env
@@ -53,6 +54,9 @@ class InstallStep:
     env: Mapping[str, str] = field(default_factory=dict)
     secret_env: tuple[str, ...] = ()
     reports: bool = False
+    # Variables of `env` whose values come from settings the operator set as secrets: they travel
+    # as secrets (never a ConfigMap), their values still given here.
+    sealed: tuple[str, ...] = ()
 
 
 def _lifecycle(days: int, bucket: str) -> str:
@@ -135,19 +139,32 @@ def sentry_upgrade() -> InstallStep:
     return InstallStep(name="sentry-upgrade", image=SENTRY, command=SENTRY_UPGRADE)
 
 
-def create_admin(email: str) -> InstallStep:
-    """`sentry createuser` without a password on its command line.
+# `createuser` reads the address from its prompt when `--email` is not given (click.prompt on
+# stdin); the shell hands it over from the environment, so no command line ever carries it.
+CREATE_ADMIN_SCRIPT = r"""printf '%s\n' "$BOOTSTRAP_ADMIN_EMAIL" | sentry createuser --superuser --no-password"""
 
-    createuser (getsentry/sentry runner/commands/createuser.py) takes the password only as
-    `--password <value>`, which any process listing would show. With `--no-password` it creates
-    the superuser, makes it owner of the default organization and Super Admin; an existing user is
+
+def create_admin(email: str, sealed: bool = False) -> InstallStep:
+    """`sentry createuser` with neither the password nor the address on its command line.
+
+    createuser (getsentry/sentry runner/commands/createuser.py, the click command of the 24.x-26.x
+    line: `--email` repeatable, `--org-id`, `--staff`) takes the password only as `--password
+    <value>` and the address only as `--email <value>`, both visible to any process listing, and
+    reads neither from the environment (no envvar, no auto_envvar_prefix in runner/main.py).
+    Without `--email` and without `--no-input` it prompts for the address and reads it from
+    stdin; `--superuser` and `--no-password` answer the other two prompts. It creates the
+    superuser, makes it owner of the default organization and Super Admin; an existing user is
     left alone and the command still exits 0. The bootstrap script then sets the password from its
     secret environment, and again whenever it changes, so `--force-update` is never needed.
+    `sealed`: the address is a secret (adminEmail set with --secret).
     """
     return InstallStep(
         name="create-admin",
         image=SENTRY,
-        command=("createuser", "--email", email, "--no-password", "--superuser", "--no-input"),
+        entrypoint=("/bin/sh", "-c"),
+        command=(CREATE_ADMIN_SCRIPT,),
+        env={"BOOTSTRAP_ADMIN_EMAIL": email},
+        sealed=("BOOTSTRAP_ADMIN_EMAIL",) if sealed else (),
     )
 
 
@@ -156,9 +173,20 @@ def bootstrap_script() -> str:
         return handle.read()
 
 
+# Which setting each of the bootstrap's variables comes from: set as a secret, it travels as one.
+BOOTSTRAP_SOURCES = {
+    "BOOTSTRAP_ADMIN_EMAIL": "adminEmail",
+    "BOOTSTRAP_ORGANIZATION": "organization",
+    "BOOTSTRAP_TEAM": "organization",
+    "BOOTSTRAP_PROJECTS": "projects",
+    "BOOTSTRAP_URL": "url",
+}
+
+
 def bootstrap(admin_email: str, organization: str, team: str, projects: Sequence[Mapping[str, str]],
-              url: str, with_ci_token: bool = True) -> InstallStep:
-    """The bootstrap script through `sentry exec -c`; it prints the report line the app reads."""
+              url: str, with_ci_token: bool = True, secret_settings: Collection[str] = ()) -> InstallStep:
+    """The bootstrap script through `sentry exec -c`; it prints the report line the app reads.
+    `secret_settings`: the top-level settings the operator set as secrets."""
     return InstallStep(
         name="bootstrap",
         image=SENTRY,
@@ -172,6 +200,7 @@ def bootstrap(admin_email: str, organization: str, team: str, projects: Sequence
         },
         secret_env=(ADMIN_PASSWORD, CI_TOKEN_SECRET) if with_ci_token else (ADMIN_PASSWORD,),
         reports=True,
+        sealed=tuple(name for name, setting in BOOTSTRAP_SOURCES.items() if setting in secret_settings),
     )
 
 
@@ -186,11 +215,13 @@ def install_steps(
     buckets: Sequence[str] = (),
     unexpiring_buckets: Sequence[str] = (),
     external_topics: Optional[tuple[Sequence[tuple[str, int, Mapping[str, str]]], Mapping[str, str]]] = None,
+    secret_settings: Collection[str] = (),
 ) -> tuple[InstallStep, ...]:
     """All steps in the order they must run; each waits for the one before it.
 
     `buckets`: the bundled SeaweedFS buckets in use (`nodestore` with the S3 node store,
     `profiles` in feature-complete, `files` with the S3 file store, which is `unexpiring`). `external_topics`: (topics, kafka_env) when Kafka is external.
+    `secret_settings`: the top-level settings set as secrets (adminEmail, organization, ...).
     """
     steps = []
     if buckets:
@@ -200,7 +231,7 @@ def install_steps(
     steps += [
         snuba_bootstrap(),
         sentry_upgrade(),
-        create_admin(admin_email),
-        bootstrap(admin_email, organization, team, projects, url),
+        create_admin(admin_email, sealed="adminEmail" in secret_settings),
+        bootstrap(admin_email, organization, team, projects, url, secret_settings=secret_settings),
     ]
     return tuple(steps)

@@ -201,6 +201,7 @@ def _watchdog(ops: Operations, site: Site, settings, deployed: dict, postgres: b
         monthly_jobs=("clickhouse-drill",) if server else (),
         recorded_jobs=(alerting.RecordedJob(CLEANUP_JOB, CLEANUP_MAX_AGE_HOURS, CLEANUP_STATUS_VOLUME,
                                             CLEANUP_STATUS_DIR),) if CLEANUP_JOB in deployed else (),
+        secret=site.is_secret("url") or settings.secret,
     )
     ops.add(alerting.watchdog_additions(watched, backup, alerts, _through_relay if bundled_smtp else None))
 

@@ -15,7 +15,7 @@ from typing import Mapping, Optional
 
 from components.settings import extra_env
 from components.spec import BUILDS_IMAGES, SHARES_VOLUMES, Resources
-from components.validation import Problems, Section, email_problem, url_problem
+from components.validation import Problems, Section, email_problem, suggest, url_problem
 
 from components.apps.sentry import catalog, sizing, topics
 from components.apps.sentry.managed_env import MANAGED_ENV
@@ -380,8 +380,8 @@ def _deployed(profile: str, external: External, external_mail: bool) -> dict[str
 
 def _service_key(section: Section, key: str, present: Mapping[str, str]) -> bool:
     if key not in present:
-        known = ", ".join(n for n, why in present.items() if not why)
-        section.error(key, f"is not a Sentry service; services: {known}")
+        known = [n for n, why in present.items() if not why]
+        section.error(key, f"is not a Sentry service; {suggest(str(key), known)}services: {', '.join(known)}")
         return False
     if present[key]:
         section.error(key, present[key])

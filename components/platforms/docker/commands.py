@@ -67,17 +67,25 @@ def host_key_problem(value: str) -> Optional[str]:
             "`ssh-keyscan -t ed25519 <host>`")
 
 
-def connection(where: SshHost, host_key: Optional[str]):
-    """Connection arguments for command.remote: the ssh agent authenticates (see the docstring)."""
+def connection(where: SshHost, host_key: Optional[str], secret: bool = False):
+    """Connection arguments for command.remote: the ssh agent authenticates (see the docstring).
+    `secret`: the host was set as a secret, so its name and user stay secret in state."""
     from pulumi_command import remote
 
-    return remote.ConnectionArgs(host=where.host, user=where.user, port=where.port, host_key=host_key)
+    hidden = pulumi.Output.secret if secret else (lambda value: value)
+    return remote.ConnectionArgs(host=hidden(where.host), user=hidden(where.user), port=where.port,
+                                 host_key=host_key)
 
 
-def warn_unpinned(where: SshHost, setting: str, resource: pulumi.Resource) -> None:
+def shown(where: SshHost, secret: bool) -> str:
+    """The host as messages name it: never a value set as a secret."""
+    return "the ssh:// host (set as a secret)" if secret else str(where)
+
+
+def warn_unpinned(where: SshHost, setting: str, resource: pulumi.Resource, secret: bool = False) -> None:
     pulumi.log.warn(
-        f"{where}: the SSH connection of pulumi-command does not verify the host's key; set {setting} "
-        "to its public key (`ssh-keyscan -t ed25519 <host>`, the last two fields) to pin it",
+        f"{shown(where, secret)}: the SSH connection of pulumi-command does not verify the host's key; set "
+        f"{setting} to its public key (`ssh-keyscan -t ed25519 <host>`, the last two fields) to pin it",
         resource=resource,
     )
 

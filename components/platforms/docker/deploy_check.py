@@ -64,13 +64,14 @@ def declare(platform, dsn: pulumi.Output[str], triggers: Sequence[pulumi.Input],
         from pulumi_command import remote
 
         if not settings.ssh_host_key:
-            commands.warn_unpinned(where, "docker.sshHostKey", platform)
+            commands.warn_unpinned(where, "docker.sshHostKey", platform, settings.secret)
         if settings.ssh_opts:
             pulumi.log.warn(
                 "docker.sshOpts are the Docker CLI's: the post-deploy check connects to the user, host and port "
-                f"of docker.host ({where}) and authenticates with the ssh agent ($SSH_AUTH_SOCK)", resource=platform)
+                f"of docker.host ({commands.shown(where, settings.secret)}) and authenticates with the ssh agent "
+                "($SSH_AUTH_SOCK)", resource=platform)
         command = remote.Command(
-            name, connection=commands.connection(where, settings.ssh_host_key), create=create,
+            name, connection=commands.connection(where, settings.ssh_host_key, settings.secret), create=create,
             stdin=pulumi.Output.secret(dsn), triggers=triggers,
             logging=remote.Logging.STDERR, add_previous_output_in_env=False, opts=opts,
         )

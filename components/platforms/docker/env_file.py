@@ -60,8 +60,10 @@ def update_container(
     image: str,
     name: str,
     opts: pulumi.ResourceOptions,
+    secret: bool = False,
 ) -> docker.Container:
-    """A one-shot container that sets `target.key` to the DSN; it runs again when the DSN changes."""
+    """A one-shot container that sets `target.key` to the DSN; it runs again when the DSN changes.
+    `secret`: the target was set as a secret, so the mounted directory stays secret too."""
     directory, filename = posixpath.split(target.path)
     envs = pulumi.Output.secret(dsn).apply(lambda value: [
         f"TARGET_FILE={filename}",
@@ -75,7 +77,8 @@ def update_container(
         image=image,
         command=["sh", "-c", SCRIPT],
         envs=envs,
-        volumes=[docker.ContainerVolumeArgs(host_path=directory or "/", container_path="/target")],
+        volumes=[docker.ContainerVolumeArgs(
+            host_path=pulumi.Output.secret(directory or "/") if secret else directory or "/", container_path="/target")],
         **containers.one_shot(),
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(additional_secret_outputs=["envs"])),
     )
@@ -87,16 +90,19 @@ def remote_update(
     dsn: pulumi.Output[str],
     *,
     opts: pulumi.ResourceOptions,
+    secret: bool = False,
 ):
-    """SCRIPT on `target.host` over SSH; it runs again when the DSN (stdin) or the target changes."""
+    """SCRIPT on `target.host` over SSH; it runs again when the DSN (stdin) or the target changes.
+    `secret`: the target was set as a secret, so the host and the command naming the file stay secret."""
     from pulumi_command import remote
 
     directory, filename = posixpath.split(target.path)
     env = {"TARGET_DIR": directory or "/", "TARGET_FILE": filename, "TARGET_PATH": target.path, "TARGET_KEY": target.key}
+    command = commands.shell_command(SCRIPT, env, "error-tracking-env-file")
     return remote.Command(
         resource_name,
-        connection=commands.connection(target.host, target.host_key),
-        create=commands.shell_command(SCRIPT, env, "error-tracking-env-file"),
+        connection=commands.connection(target.host, target.host_key, secret),
+        create=pulumi.Output.secret(command) if secret else command,
         stdin=pulumi.Output.secret(dsn),
         # The script prints only the path and the key name; its output is secret in state anyway.
         logging=remote.Logging.STDERR,

@@ -32,10 +32,11 @@ class DockerPlatform(pulumi.ComponentResource):
         self.spec: AppSpec = args.spec.for_platform("docker")
         self.settings: DockerSettings = args.settings
         self.prefix = self.settings.name_prefix or self.spec.name
+        hidden = pulumi.Output.secret if self.settings.secret else (lambda value: value)
         self.provider = docker.Provider(
             f"{name}-engine",
-            host=self.settings.host,
-            ssh_opts=list(self.settings.ssh_opts) or None,
+            host=hidden(self.settings.host),
+            ssh_opts=hidden(list(self.settings.ssh_opts)) if self.settings.ssh_opts else None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.name = self._name = name
@@ -96,9 +97,9 @@ class DockerPlatform(pulumi.ComponentResource):
         where = target.target
         if where.host is not None:
             if not where.host_key:
-                commands.warn_unpinned(where.host, "that dsnTargets entry's envFile.hostKey", self)
+                commands.warn_unpinned(where.host, "that dsnTargets entry's envFile.hostKey", self, target.secret)
             command = env_file.remote_update(
-                f"{self._name}-dsn-{name}", where, dsn, opts=pulumi.ResourceOptions(parent=self))
+                f"{self._name}-dsn-{name}", where, dsn, secret=target.secret, opts=pulumi.ResourceOptions(parent=self))
             return command.id.apply(lambda _: f"{where.key} in {where.where}")
         container = env_file.update_container(
             f"{self._name}-dsn-{name}",
@@ -106,6 +107,7 @@ class DockerPlatform(pulumi.ComponentResource):
             dsn,
             image=self.tool_image(env_file.IMAGE, "env-file-tool"),
             name=f"{self.prefix}-dsn-{name}",
+            secret=target.secret,
             opts=self._child,
         )
         return require_success(f"the DSN delivery to {where.path}", container).apply(
@@ -241,8 +243,10 @@ class DockerPlatform(pulumi.ComponentResource):
 
     def _mount(self, mount) -> docker.ContainerVolumeArgs:
         if mount.volume in self.settings.host_paths:
+            path = self.settings.host_paths[mount.volume]
             return docker.ContainerVolumeArgs(
-                host_path=self.settings.host_paths[mount.volume], container_path=mount.path, read_only=mount.read_only
+                host_path=pulumi.Output.secret(path) if self.settings.secret else path,
+                container_path=mount.path, read_only=mount.read_only,
             )
         return docker.ContainerVolumeArgs(
             volume_name=self.volumes[mount.volume].name, container_path=mount.path, read_only=mount.read_only

@@ -27,6 +27,9 @@ class DockerSettings:
     host_paths: Mapping[str, str] = field(default_factory=dict)
     # The ssh:// host's public key, pinned by commands run there over SSH (the post-deploy check).
     ssh_host_key: Optional[str] = None
+    # Set with `pulumi config set --secret` somewhere below `docker`: the host, its ssh options and
+    # the host paths stay secret in state.
+    secret: bool = False
 
     @property
     def ssh(self) -> Optional[SshHost]:
@@ -73,6 +76,7 @@ def parse_settings(section: Section, problems: Problems) -> DockerSettings:
         name_prefix=name_prefix,
         host_paths=host_paths,
         ssh_host_key=ssh_host_key,
+        secret=section.secret,
     )
 
 
@@ -103,6 +107,11 @@ class EnvFileTarget:
     @property
     def where(self) -> str:
         return f"{self.host}{self.path}" if self.host else self.path
+
+    @property
+    def destination(self) -> tuple[str, str]:
+        """What one writer owns: the file (two edits of it would race over one temporary file)."""
+        return (str(self.host or ""), self.path)
 
 
 def parse_env_file(section: Section) -> Optional[EnvFileTarget]:

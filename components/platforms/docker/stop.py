@@ -62,25 +62,27 @@ def declare(platform, stop: StopFirst) -> pulumi.Resource:
     opts = commands.secret_output_options(pulumi.ResourceOptions(parent=platform), *pulled)
     where = settings.ssh
 
-    def script(services_value: str, host: bool) -> str:
+    def script(services_value: str) -> str:
         env = {"STOP_INSTANCE": platform.prefix, "STOP_SERVICES": services_value}
-        if host:
-            env = {"DOCKER_HOST": settings.host, **env}
         return commands.shell_command(SCRIPT, env, f"error-tracking-{stop.name}")
 
+    create = entries.apply(script)
     if where is None:
         from pulumi_command import local
 
+        # The engine's address reaches the docker CLI through the environment, never the command
+        # line, and stays secret in state when the operator set docker.host as one.
+        host = pulumi.Output.secret(settings.host) if settings.secret else settings.host
         return local.Command(
-            name, create=entries.apply(lambda e: script(e, host=True)), triggers=[entries],
+            name, create=create, environment={"DOCKER_HOST": host}, triggers=[entries],
             logging=local.Logging.STDOUT_AND_STDERR, add_previous_output_in_env=False, opts=opts,
         )
     from pulumi_command import remote
 
     if not settings.ssh_host_key:
-        commands.warn_unpinned(where, "docker.sshHostKey", platform)
+        commands.warn_unpinned(where, "docker.sshHostKey", platform, settings.secret)
     return remote.Command(
-        name, connection=commands.connection(where, settings.ssh_host_key),
-        create=entries.apply(lambda e: script(e, host=False)), triggers=[entries],
+        name, connection=commands.connection(where, settings.ssh_host_key, settings.secret),
+        create=create, triggers=[entries],
         logging=remote.Logging.STDOUT_AND_STDERR, add_previous_output_in_env=False, opts=opts,
     )

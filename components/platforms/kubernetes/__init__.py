@@ -23,7 +23,13 @@ def check(spec, settings):
     return check_settings(spec, settings)
 
 
-PLUGIN = Plugin(parse_settings=parse_settings, create=create, check=check,
+def url_problems(url: str, settings: KubernetesSettings) -> list[str]:
+    from components.platforms.kubernetes.checks import url_problems as check_url
+
+    return check_url(url, settings)
+
+
+PLUGIN = Plugin(parse_settings=parse_settings, create=create, check=check, url_problems=url_problems,
                 dsn_targets={"kubernetesSecret": parse_kubernetes_secret})
 
 __all__ = ["PLUGIN", "KubernetesSettings", "create", "parse_settings"]

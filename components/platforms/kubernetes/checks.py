@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
+from urllib.parse import urlsplit
+
 from components.platforms.kubernetes.naming import dns_label
 from components.platforms.kubernetes.settings import API_SERVER, KubernetesSettings
 from components.platforms.kubernetes.storage import across_nodes
@@ -43,6 +46,34 @@ def check(spec: AppSpec, settings: KubernetesSettings) -> list[str]:
     if spec.builds:
         problems.append(f"error-tracking:platform: kubernetes builds no images, and {spec.name} asked for "
                         f"{', '.join(b.reference for b in spec.builds)}; give {spec.name} a pushed image instead")
+    if spec.trusts_own_network:
+        problems.append(
+            f"error-tracking:{spec.trusts_own_network}: is required on Kubernetes: a pod's own network is a /32 "
+            f"there, so {spec.name} would trust no peer (Sentry then refuses Symbolicator's system token); set "
+            f"the cluster's pod CIDR, e.g. `pulumi config set --path '{spec.trusts_own_network}[0]' 10.1.0.0/16` "
+            "(MicroK8s 10.1.0.0/16; k3s and RKE2 10.42.0.0/16; kind and Flannel 10.244.0.0/16; EKS with the VPC "
+            "CNI: the VPC's CIDR; `kubectl get nodes -o jsonpath='{.items[*].spec.podCIDR}'` shows each node's "
+            "range on most clusters)"
+        )
+    return problems
+
+
+def url_problems(url: str, settings: KubernetesSettings) -> list[str]:
+    """The public URL as an Ingress or HTTPRoute serves it: a DNS name, TLS settings only for https."""
+    parts = urlsplit(url)
+    problems = []
+    try:
+        ipaddress.ip_address((parts.hostname or "").strip("[]"))
+        problems.append("error-tracking:url: has an IP address as its host, which an Ingress or HTTPRoute cannot serve "
+                        "on Kubernetes: use a DNS name that resolves to the ingress controller or Gateway")
+    except ValueError:
+        pass
+    if parts.scheme == "http":
+        tls = {"clusterIssuer": settings.ingress.cluster_issuer, "tlsSecret": settings.ingress.tls_secret}
+        for key, value in tls.items():
+            if value:
+                problems.append(f"{PREFIX}.ingress.{key}: is not used: the url is http://, so the Ingress serves no "
+                                "TLS; use an https:// url or remove it")
     return problems
 
 

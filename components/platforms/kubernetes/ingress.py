@@ -60,7 +60,8 @@ def declare(ctx: Context, url: str, secret: bool = False) -> k8s.networking.v1.I
         spec["tls"] = [tls]
     return k8s.networking.v1.Ingress(
         f"{ctx.name}-ingress",
-        metadata=ctx.meta(dns_label(ctx.spec.name, "app name"), service, annotations=annotations),
+        metadata=ctx.meta(dns_label(ctx.spec.name, "app name"), service,
+                          annotations=pulumi.Output.secret(annotations) if ctx.settings.secret else annotations),
         spec=pulumi.Output.secret(spec) if secret else spec,
         opts=ctx.opts(ctx.ready[entry.service], *ctx.edge_policies),
     )

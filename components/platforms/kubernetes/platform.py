@@ -39,7 +39,8 @@ class KubernetesPlatform(pulumi.ComponentResource):
         self.provider = k8s.Provider(
             f"{name}-provider",
             kubeconfig=pulumi.Output.secret(settings.kubeconfig) if settings.kubeconfig else None,
-            context=settings.context,
+            # The `kubernetes` section set as a secret keeps which cluster it names secret too.
+            context=pulumi.Output.secret(settings.context) if settings.secret and settings.context else settings.context,
             namespace=settings.namespace,
             render_yaml_to_directory=settings.render_yaml_to,
             enable_server_side_apply=True,

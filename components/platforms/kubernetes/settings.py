@@ -136,6 +136,9 @@ class KubernetesSettings:
     task_timeout_seconds: int = 1800
     # A directory: write the manifests there instead of applying them to a cluster.
     render_yaml_to: Optional[str] = None
+    # Set with `pulumi config set --secret` somewhere below `kubernetes`: its free-form values
+    # (context, annotations) stay secret in state; names of objects cannot (see the README).
+    secret: bool = False
 
     @property
     def edge_namespace(self) -> Optional[str]:
@@ -167,11 +170,10 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
     cluster_networks = _cidrs(section, "clusterNetworks", PRIVATE_NETWORKS, allow_empty=True)
     dns = _dns(section.section("dns"))
     cilium_api_server = section.boolean("ciliumApiServer", False)
-    for old in [k for k in ("web", "worker") if section.has(k)]:
+    for old in ("web", "worker"):
         # Keys of earlier releases: say where they went instead of only "unknown".
-        section.seen.add(old)
-        section.error(old, "moved: replicas are set in the app's section (<app>.replicas.<service>) and an "
-                      "autoscaler in kubernetes.autoscaling.<service>: {minReplicas, maxReplicas, targetCpuPercent}")
+        section.moved(old, "replicas are set in the app's section (<app>.replicas.<service>) and an autoscaler "
+                      "in kubernetes.autoscaling.<service>: {minReplicas, maxReplicas, targetCpuPercent}")
     volume_sizes = _volume_sizes(section)
     task_timeout = section.integer("taskTimeoutSeconds", defaults.task_timeout_seconds, minimum=60, maximum=86400)
     render = section.string(
@@ -196,6 +198,7 @@ def parse_settings(section: Section, problems: Problems) -> KubernetesSettings:
         volume_sizes=volume_sizes,
         task_timeout_seconds=task_timeout,
         render_yaml_to=render,
+        secret=section.secret,
     )
 
 
@@ -362,6 +365,11 @@ class KubernetesSecretTarget:
     namespace: str
     name: str
     key: str
+
+    @property
+    def destination(self) -> tuple[str, str]:
+        """What one writer owns: the Secret (several keys in it would be several writers)."""
+        return (self.namespace, self.name)
 
 
 def parse_kubernetes_secret(section: Section) -> Optional[KubernetesSecretTarget]:
