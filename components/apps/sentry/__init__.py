@@ -3,8 +3,8 @@
 Read bottom-up (.importlinter's `sentry` contract): upstream's facts as data (catalog, images,
 health_checks, topics, sizing, managed_env, versions, install_commands, relay_keys, the pure
 renderers in files/ and the in-container bootstrap_script); the parsed `sentry:` section
-(settings); what turns settings and data into the description (credentials, environment,
-services, config_files, install, operations); the component (app).
+(settings, its external stores in external); what turns settings and data into the description
+(credentials, environment, services, config_files, storage, install, operations); the component (app).
 """
 
 from components.apps.sentry.settings import parse_settings
