@@ -314,9 +314,21 @@ def config_values(config: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _no_stack_trace():
+    """The SDK walks the Python stack at every registration to tell the engine where the resource
+    was declared (for its messages); the mocks record no position, and the walk costs a tenth of a
+    deployment's time, so the harness sends an empty trace."""
+    from pulumi.runtime.proto import source_pb2
+
+    return source_pb2.StackTrace()
+
+
 def run(program: Callable[[], Any], *, config: Optional[dict] = None, secret_keys=(), preview: bool = False,
         mocks: Optional[Mocks] = None, outputs: Callable[[Any], dict] = lambda result: {}) -> Deployment:
     """Run `program` under fresh mocks; `outputs(result)` names the Outputs to await and report."""
+    from pulumi.runtime import resource as sdk_resource
+
+    sdk_resource._get_stack_trace = _no_stack_trace
     mocks = mocks or Mocks(preview=preview)
     monitor = Recorder(mocks)
     pulumi.runtime.set_mocks(mocks, project="error-tracking", stack="test", preview=preview, monitor=monitor)
