@@ -103,7 +103,7 @@ def _backups(ops: Operations, site: Site, settings, postgres: Optional[Service],
     if offsite is not None:
         ops.scheduled.append(offsite)
         ops.files.append(files.script_file("offsite.sh"))
-    ops.files.append(files.script_file("health.sh"))
+    ops.files.extend(files.script_file(name) for name in ("backup_lib.sh", "health.sh"))
     # Several lists mount the same script: one file each.
     ops.files[:] = list({f.name: f for f in ops.files}.values())
     ops.volumes.append(describe.backups_volume(owner=clickhouse.CLICKHOUSE_UID, shared=server is not None))
