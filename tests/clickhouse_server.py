@@ -4,7 +4,7 @@ config.d file configures it (rendered by the same function). The scripts reach i
 stand-in `clickhouse-client` on PATH that takes the options the scripts use, refuses a password on
 the command line and sends CLICKHOUSE_PASSWORD the way the real client reads it. One embedded
 server per process (chdb's rule): a module's server is closed when the module is done.
-Faults: `Server.refuse` makes the server fail statements that start with a given text."""
+Faults: `Server.refuse` makes the server fail the statements that hold a given text."""
 
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ class Server:
         config.write_text(render_clickhouse_backup_disk(str(self.backups)))
         self.session = chdb_session.Session(f"{root / 'data'}?config-file={config}")
         self.seen: list[tuple[str, str]] = []
-        self.refuse: tuple[str, ...] = ()  # statements (by their start) the server fails, as faults
+        self.refuse: tuple[str, ...] = ()  # statements holding one of these the server fails, as faults
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,7 +74,7 @@ class Server:
                 if self.headers.get("X-ClickHouse-Key") != PASSWORD:
                     return self._answer(500, "Code: 516. DB::Exception: default: Authentication failed")
                 params = {k[len("param_"):]: v for k, v in options.items() if k.startswith("param_")}
-                if options["query"].startswith(server.refuse or ("\0",)):
+                if any(text in options["query"] for text in server.refuse):
                     return self._answer(500, "Code: 1000. DB::Exception: refused by the test (a fault)")
                 try:
                     result = server.session.query(options["query"], options.get("format", "TSV"), params=params)

@@ -117,8 +117,12 @@ def test_retention_deletes_beyond_the_count_and_age_only_while_the_newest_dumps_
 
 
 def test_the_last_daily_dump_is_kept_however_old(cluster, backups):
+    """Backups stopped months ago; since then one upgrade. Even where count and checksums would
+    let it go (a day kept, one verified backup enough), the last daily dump stays."""
     only = plant(backups, f"glitchtip-{stamp(90)}.dump", 90)
-    result = prune(cluster, backups)
+    plant(backups, f"glitchtip-pre-upgrade-from-6.0.0-{stamp(0.5)}.dump", 0.5)
+    result = subprocess.run(["sh", "-c", '. "$0"; prune_dumps 1', str(SCRIPTS / "common.sh")],
+                            env=cluster.env(backups, RETENTION_KEEP="1"), capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert only.exists()
 
@@ -140,6 +144,9 @@ def test_future_dated_and_empty_dumps_neither_keep_health_green_nor_get_drilled(
     assert drill.returncode == 0, drill.stderr
     assert (backups / ".last-drill-ok").read_text().split()[1] == real.name
     assert "in the future" in drill.stderr and "is empty" in drill.stderr and "no checksum file" in drill.stderr
+    assert run(cluster, backups, "health.sh", "result", "drill", "840").returncode == 0
+    set_age(backups / ".last-drill-ok", -365)  # a success recorded by a clock a year ahead
+    assert run(cluster, backups, "health.sh", "result", "drill", "840").returncode != 0
 
 
 def test_a_drill_with_only_untrusted_dumps_fails_instead_of_taking_a_fresh_one(cluster, backups, tmp_path):

@@ -21,7 +21,7 @@ from components.operations.watchdog import checks, passes, stores
 from components.operations.watchdog.config import Config
 from components.operations.watchdog.kubernetes import ConfigMapState, KubernetesApi, kubernetes_checks
 from components.operations.watchdog.state import Result
-from tests.fault_tools import fill, small_filesystem
+from tests.fault_tools import fill, plant, set_age, small_filesystem, stamp
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 WATCHDOG_ROOT = Path(passes.__file__).parent.parent  # what the container has on PYTHONPATH
@@ -138,6 +138,23 @@ def test_a_health_url_answering_garbage_fails_that_check_alone(tmp_path, channel
     assert "the check itself failed: ZeroDivisionError" in results["backup"].detail and "drill" in results
 
 
+def test_only_sane_backups_keep_the_backup_and_job_checks_green(tmp_path):
+    """A future-dated dump used to read as "newest backup is -8760 h old" and keep the check green."""
+    now = time.time()
+    future = plant(tmp_path, f"glitchtip-{stamp(-365)}.dump", -365)
+    empty = plant(tmp_path, f"glitchtip-{stamp(0.1)}.dump", 0.1, content=b"")
+    result = checks.newest_backup(str(tmp_path), "glitchtip", 26, now)
+    assert not result.ok and f"{future.name} is dated 8760.0 h in the future" in result.detail
+    assert f"{empty.name} is empty or gone" in result.detail
+    plant(tmp_path, f"glitchtip-{stamp(0.5)}.dump", 0.5)
+    assert checks.newest_backup(str(tmp_path), "glitchtip", 26, now).ok
+    ok = tmp_path / ".last-drill-ok"
+    ok.write_text("2027-12-01T05:00:00Z restored\n")
+    set_age(ok, -365)
+    drill = checks.job_result(str(tmp_path), "drill", 840, now)
+    assert not drill.ok and "in the future: a clock is wrong" in drill.detail
+
+
 def _running(env: dict, tmp_path: Path) -> subprocess.Popen:
     base = {"PATH": os.environ["PATH"], "PYTHONPATH": str(WATCHDOG_ROOT), "PYTHONDONTWRITEBYTECODE": "1",
             "WATCHDOG_INTERVAL_SECONDS": "1", "WATCHDOG_ALIVE_FILE": str(tmp_path / "alive"),
@@ -167,7 +184,7 @@ def test_the_docker_watchdog_keeps_running_through_garbage_and_never_repeats_an_
     process = _running({"WATCHDOG_STATE_FILE": str(tmp_path / "state.json"), "WATCHDOG_HEALTH_URL": f"{health.url}/",
                         "ALERT_TELEGRAM_BOT_TOKEN": TOKEN, "ALERT_TELEGRAM_CHAT_ID": "1",
                         "ALERT_TELEGRAM_API": telegram.url, "ALERT_WEBHOOK_URL": f"{webhook.url}/hook"}, tmp_path)
-    _wait_for(lambda: health.connections >= 4)
+    _wait_for(lambda: health.connections >= 3)
     output = _stop(process)
     assert [t.split(":")[0:2] for t in texts(telegram)] == [["[s] FAILING", " web"]], output
     assert webhook.connections == 1  # tried once, then backing off (a minute)
@@ -183,7 +200,7 @@ def test_a_full_state_volume_causes_no_alert_storm(tmp_path, channels):
                             "WATCHDOG_HEALTH_URL": "http://127.0.0.1:9/", "ALERT_WEBHOOK_URL": f"{webhook.url}/hook"},
                            tmp_path)
         _wait_for(lambda: len(webhook.received) >= 2)
-        time.sleep(2.5)  # two more passes: nothing more to say
+        time.sleep(1.5)  # another pass or two: nothing more to say
         output = _stop(process)
     assert sorted(t.split(":")[1].strip() for t in texts(webhook)) == ["watchdog-state", "web"], output
     assert "No space left on device" in texts(webhook)[1] or "No space left on device" in texts(webhook)[0]
@@ -316,6 +333,17 @@ def test_kubernetes_an_unwritable_configmap_says_so_at_once_then_holds_alerts_ba
     server.broken.clear()
     cronjob_runs(api, [START + 8 * 300], sent)  # saving works again: the failure, alerted once
     assert [t.split(":")[0] for t in sent[1:]] == ["[s] FAILING"]
+
+
+def test_kubernetes_a_state_that_cannot_be_read_once_is_neither_overwritten_nor_alerted_again(cluster_api):
+    server, api = cluster_api
+    sent = []
+    cronjob_runs(api, [START], sent)  # the worker's failure, alerted and saved
+    server.broken["GET"] = 500  # one run cannot read the ConfigMap (it could still write it)
+    cronjob_runs(api, [START + 300], sent)
+    server.broken.clear()
+    cronjob_runs(api, [START + 600, START + 900], sent)
+    assert [t.split(":")[0] for t in sent] == ["[s] FAILING"]
 
 
 def test_kubernetes_an_api_server_answering_garbage_fails_the_run_without_a_crash(cluster_api):

@@ -93,6 +93,16 @@ def test_a_corrupted_column_file_fails_the_drill_and_is_never_swapped_in(ch):
     assert live_rows(ch) == "5000" and databases(ch, f"{DATABASE}_before_") == []
 
 
+def test_a_table_that_passes_check_table_but_does_not_read_back_fails_the_drill(ch):
+    backed_up(ch)
+    ch.refuse = (".errors_local WHERE NOT ignore(*)",)  # every read of every column of it fails
+    drill = run(ch, "clickhouse_drill.sh")
+    assert drill.returncode == 1
+    failed = (ch.backups / ".last-clickhouse-drill-failed").read_text()
+    assert "table errors_local does not read back" in failed and "refused by the test" in failed
+    assert "migrations_local" not in failed  # the other tables were read and are fine
+
+
 def test_an_archive_without_its_checksum_is_restored_only_when_said_so(ch):
     set_file, archive = backed_up(ch)
     (ch.backups / f"{archive.name}.sha256").unlink()

@@ -14,7 +14,8 @@ log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
 utc_stamp() { date -u +%Y%m%dT%H%M%SZ; }
 sha256_of() { sha256sum < "$1" | cut -d ' ' -f 1; }
 now() { date +%s; }
-mtime() { stat -c %Y "$1"; }  # GNU and BusyBox stat alike
+# A file's modification time in epoch seconds (GNU and BusyBox stat alike); 0 when it is gone.
+mtime() { stat -c %Y "$1" 2>/dev/null || echo 0; }
 
 # A script that sets FAILED_FILE records there why it failed (health checks and the watchdog read
 # it), whether it stopped through `die` or through `set -e`.
@@ -53,7 +54,7 @@ write_atomically() {
 # block): its time says that it happened, and readers report the reason as not recorded.
 record_result() {
   write_atomically "$1" "$2" 2>/dev/null && return 0
-  if : 2>/dev/null > "$1"; then
+  if true 2>/dev/null > "$1"; then  # `true`, not `:`: a failed redirection of `:` ends the script
     log "the backups volume is full: $(basename "$1") records the time only"
     return 0
   fi

@@ -111,7 +111,8 @@ take_clickhouse_backup() {
 restored_problems() {
   tables="$(ch "SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree' ORDER BY name" \
     --param_db="$1")" || { echo "the restored tables cannot be listed"; return 0; }
-  counts=""
+  counts="
+" readable=""
   for table in $tables; do
     check_name "$table"
     failed="$(ch "CHECK TABLE $1.$table SETTINGS check_query_single_value_result = 0" 2>&1 |
@@ -121,15 +122,28 @@ restored_problems() {
       echo "table $table fails CHECK TABLE: $(printf '%s' "$failed" | tr '\n' ' ' | cut -c 1-300)"
       counts="$counts$table	unchecked
 "
-    elif rows="$(ch "SELECT count() FROM $1.$table WHERE NOT ignore(*)" 2>&1)"; then
-      counts="$counts$table	$rows
-"
     else
-      echo "table $table does not read back: $(printf '%s' "$rows" | tr '\n' ' ' | cut -c 1-300)"
-      counts="$counts$table	unchecked
-"
+      readable="$readable${readable:+ UNION ALL }SELECT '$table', count() FROM $1.$table WHERE NOT ignore(*)"
     fi
   done
+  # Every column of every table read in one statement; when that fails, table by table to say which.
+  if [ -n "$readable" ] && ! read_back="$(ch "$readable" 2>&1)"; then
+    read_back=""
+    for table in $tables; do
+      case "$counts" in *"
+$table	unchecked"*) continue ;; esac
+      if rows="$(ch "SELECT count() FROM $1.$table WHERE NOT ignore(*)" 2>&1)"; then
+        read_back="$read_back$table	$rows
+"
+      else
+        echo "table $table does not read back: $(printf '%s' "$rows" | tr '\n' ' ' | cut -c 1-300)"
+        counts="$counts$table	unchecked
+"
+      fi
+    done
+  fi
+  counts="$counts${read_back:-}
+"
   # The blank first line keeps awk reading the restored counts first even when there are none.
   { echo; printf '%s' "$counts"; } |
     awk -F '\t' -v nonempty=" ${CLICKHOUSE_NONEMPTY-migrations_local} " '

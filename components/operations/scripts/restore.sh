@@ -66,6 +66,7 @@ restore_into() {
   dump="$1" target="$2"
   check_identifier "$target"
   [ -f "$dump" ] || die "$dump: no such file; nothing was restored"
+  [ -r "$dump" ] || die "$dump is not readable by uid $(id -u); nothing was restored"
   exec 8< "$dump"
   opened=/proc/self/fd/8
   log "verifying $dump"
