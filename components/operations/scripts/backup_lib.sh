@@ -69,6 +69,7 @@ record_result() {
 LOCKED=""
 take_lock() {
   [ -z "$LOCKED" ] || return 0
+  command -v flock > /dev/null || die "flock is missing from this image: no backup without the lock"
   lock="$BACKUP_DIR/.lock-$1"
   # (A failed redirection of `exec` would end the script unexplained: tried in a subshell first.)
   if ! (: >> "$lock") 2>/dev/null; then
