@@ -128,7 +128,7 @@ def test_a_misspelt_key_lists_every_allowed_key_even_those_not_set():
     allowed = problem.split("allowed here: ", 1)[1].split(", ")
     assert {"gateway", "ingress", "namespace", "egress", "autoscaling", "volumeSizes", "kubeconfig"} <= set(allowed)
     [problem] = refused({"alerts": {"hookweb": {}}})
-    assert problem.endswith("allowed here: backupMaxAgeHours, diskFreePercent, email, failAfter, "
+    assert problem.endswith("allowed here: backupMaxAgeHours, diskFreePercent, email, failAfter, failWindow, "
                             "heartbeatMaxAgeSeconds, intervalSeconds, telegram, webhook")
     assert "did you mean" not in problem  # nothing close: no guess, still every key
 

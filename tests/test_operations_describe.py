@@ -84,7 +84,7 @@ def test_the_backup_runs_the_deployed_postgres_image_as_its_user_with_the_passwo
     assert "PGPASSWORD" not in task.env and secrets[("backup", "PGPASSWORD")] == ("pg-password", True)
     assert task.command == ("sh", "/ops/backup.sh")
     assert task.health.probe.command == ("sh", "/ops/health.sh", "backup", "glitchtip", "26")
-    assert {m.path for m in task.files} == {"/ops/common.sh", "/ops/backup.sh", "/ops/health.sh"}
+    assert {m.path for m in task.files} == {"/ops/backup_lib.sh", "/ops/common.sh", "/ops/backup.sh", "/ops/health.sh"}
     assert [(m.volume, m.path, m.read_only) for m in task.mounts] == [("backups", "/backups", False)]
     assert task.depends_on == ("postgres",) and task.connects_to == ("postgres",)
 
@@ -96,6 +96,15 @@ def test_the_drill_is_monthly_and_carries_the_sanity_checks_and_the_bootstrapped
     assert task.env["CHECKS_SQL"] in {m.path for m in task.files}
     assert task.env["CHECK_ORGANIZATION"] == "Acme" and task.env["CHECK_PROJECTS"] == '["api", "web"]'
     assert task.health.probe.command[-3:] == ("result", "drill", str(35 * 24))
+
+
+def test_names_set_as_secrets_reach_the_drill_as_secrets_and_are_left_out_of_its_messages():
+    backup, _ = settings({})
+    app = replace(protected(), secret_checks=True)
+    task, secrets = in_loop(lambda: describe.drill_task(app, backup))
+    assert not [k for k in task.env if k.startswith("CHECK_")] and task.env["CHECKS_REDACT"] == "1"
+    assert secrets[("drill", "CHECK_ORGANIZATION")] == ("Acme", True)
+    assert "CHECKS_REDACT" not in describe.drill_task(protected(), backup).env
 
 
 def test_the_pre_upgrade_backup_is_a_one_shot_task_keyed_on_the_version():
@@ -206,6 +215,9 @@ def test_the_kubernetes_watchdog_follows_the_cronjobs_and_needs_only_these_rules
     backup, alerts = settings({"offsite": OFFSITE}, {"webhook": {"url": "https://hooks.example.com/x"}})
     task = alerting.watchdog_scheduled(WATCHED, backup, alerts, Schedule())
     assert task.env["WATCHDOG_MODE"] == "kubernetes" and task.command[-1] == "once"
+    # failAfter within failWindow, and how often it runs (how it tells the run before it saved).
+    assert (task.env["WATCHDOG_FAIL_AFTER"], task.env["WATCHDOG_FAIL_WINDOW"]) == ("3", "5")
+    assert task.env["WATCHDOG_INTERVAL_SECONDS"] == "300"
     assert task.env["WATCHDOG_DRILL_CRONJOB"] == "drill" and task.env["WATCHDOG_DRILL_MAX_AGE_HOURS"] == "840"
     assert ("kubernetes-api", (443, 6443)) in [(e.name, e.ports) for e in task.egress]
     assert not [m for m in task.mounts if m.volume == "backups"]

@@ -1,4 +1,5 @@
 """offsite.sh run for real with rclone, against rclone's local backend standing in for the bucket.
+Faults (unreachable remote, full volume, clocks, lost volume): test_operations_faults_offsite.py.
 
 The script's flags, includes, remote retention and status files are what is tested; the S3
 backend itself is rclone's (the same script was run by hand against an S3 API, see the report).
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from components.operations import describe
+from tests.fault_tools import plant, stamp
 
 SCRIPT = Path(describe.__file__).parent / "scripts" / "offsite.sh"
 HEALTH = Path(describe.__file__).parent / "scripts" / "health.sh"
@@ -70,13 +72,14 @@ def test_verified_dumps_and_their_checksums_are_copied_and_nothing_else(shell, s
     remote = bucket / "errors" / "glitchtip"
     assert sorted(p.name for p in remote.iterdir()) == [
         "glitchtip-20261101T030000Z.dump", "glitchtip-20261101T030000Z.dump.sha256"]
-    assert "1 dumps of the last 30 days" in (backups / ".last-offsite-ok").read_text()
+    assert "1 dumps here, all copied to" in (backups / ".last-offsite-ok").read_text()
     assert healthy(shell, backups)
 
 
 def test_remote_copies_older_than_the_retention_are_deleted(shell, site):
     backups, bucket = site
-    (backups / "glitchtip-20261101T030000Z.dump").write_text("new")
+    for day in (0.1, 1.1, 2.1):  # three verified dumps here: enough for remote retention to run
+        plant(backups, f"glitchtip-{stamp(day)}.dump", day)
     remote = bucket / "errors" / "glitchtip"
     remote.mkdir(parents=True)
     old, kept = remote / "glitchtip-20200101T030000Z.dump", remote / "glitchtip-20261020T030000Z.dump"

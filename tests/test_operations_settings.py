@@ -75,6 +75,14 @@ def test_alert_defaults_have_no_target():
     settings, problems = alerts(None)
     assert problems == [] and not settings.any_target
     assert (settings.disk_free_percent, settings.backup_max_age_hours, settings.fail_after) == (10, 26, 3)
+    assert settings.fail_window == 5  # three failures of the last five runs
+
+
+def test_the_failure_window_follows_fail_after_unless_set():
+    assert alerts({"failAfter": 1})[0].fail_window == 1
+    assert alerts({"failAfter": 4})[0].fail_window == 7
+    settings, problems = alerts({"failAfter": 2, "failWindow": 10, "email": {"to": "ops@example.com"}})
+    assert problems == [] and (settings.fail_after, settings.fail_window) == (2, 10)
 
 
 def test_alert_targets_are_read():
@@ -97,6 +105,9 @@ def test_alert_targets_are_read():
     ({"backupMaxAgeHours": 24}, "error-tracking:alerts.backupMaxAgeHours: must be a whole number from 25 to 720"),
     ({"diskFreePercent": 0}, "error-tracking:alerts.diskFreePercent: must be a whole number from 1 to 90"),
     ({"failAfter": 0}, "error-tracking:alerts.failAfter: must be a whole number from 1 to 20"),
+    ({"failWindow": 2}, "error-tracking:alerts.failWindow: must be a whole number from 3 to 60, got 2"),
+    ({"failAfter": 5, "failWindow": 61}, "error-tracking:alerts.failWindow: must be a whole number from 5 to 60"),
+    ({"failWindow": "often"}, "error-tracking:alerts.failWindow: must be a whole number"),
     ({"slack": {}}, "error-tracking:alerts.slack: unknown setting"),
     ({"telegram": {"botToken": TOKEN, "chatId": "1", "token": "x"}}, "error-tracking:alerts.telegram.token: unknown"),
 ])

@@ -1,5 +1,6 @@
 """The watchdog's decisions (once per failure, once per recovery), its checks over files and HTTP,
-a full pass with state kept across restarts, and the program run the way the container runs it."""
+a full pass with state kept across restarts, and the program run the way the container runs it.
+Faults (garbage answers, lost or unwritable state, failing targets): test_operations_watchdog_faults.py."""
 
 from __future__ import annotations
 
@@ -14,19 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from components.operations.watchdog import __main__ as program
-from components.operations.watchdog import checks, state
+from components.operations.watchdog import checks, outbox, passes, state, stores
 from components.operations.watchdog.config import Config, ConfigError, from_environment
 from components.operations.watchdog.state import Result
 
 FAIL, OK = Result(False, "down"), Result(True, "fine")
 
 
-def run_steps(outcomes, fail_after=3):
+def run_steps(outcomes, fail_after=3, window=None):
     """Feeds one check's outcomes through `step`; returns the alert kinds of each run."""
     current, kinds = {}, []
     for index, outcome in enumerate(outcomes):
-        current, alerts = state.step(current, {"web": outcome}, now=1000.0 + index * 60, fail_after=fail_after)
+        current, alerts = state.step(current, {"web": outcome}, now=1000.0 + index * 60, fail_after=fail_after,
+                                     window=window)
         kinds.append([a.kind for a in alerts])
     return current, kinds
 
@@ -38,16 +39,25 @@ def test_a_failure_is_alerted_once_after_fail_after_runs_and_never_again_while_i
     assert kinds == [[], [], ["failing"], [], [], []]
 
 
-def test_a_recovery_is_alerted_once_and_only_after_an_alerted_failure():
-    _, kinds = run_steps([FAIL, FAIL, FAIL, OK, OK])
-    assert kinds == [[], [], ["failing"], ["recovered"], []]
+def test_a_recovery_is_alerted_once_after_fail_after_passes_in_a_row_and_only_after_an_alerted_failure():
+    _, kinds = run_steps([FAIL, FAIL, FAIL, OK, OK, OK, OK])
+    assert kinds == [[], [], ["failing"], [], [], ["recovered"], []]
     _, blip = run_steps([FAIL, OK, OK])
     assert blip == [[], [], []]
 
 
-def test_a_check_that_flaps_below_the_threshold_never_alerts():
-    _, kinds = run_steps([FAIL, FAIL, OK, FAIL, FAIL, OK], fail_after=3)
-    assert kinds == [[]] * 6
+def test_a_target_down_two_checks_out_of_three_is_alerted_within_the_window():
+    pattern = [FAIL, FAIL, OK] * 4
+    _, in_a_row = run_steps(pattern, fail_after=3, window=3)  # the old rule: three in a row only
+    assert in_a_row == [[]] * 12
+    _, kinds = run_steps(pattern, fail_after=3, window=5)
+    assert kinds[:4] == [[], [], [], ["failing"]]
+    assert kinds[4:] == [[]] * 8  # one incident while it keeps flapping: no recovered/failing pairs
+
+
+def test_a_check_that_fails_less_often_than_the_threshold_never_alerts():
+    _, kinds = run_steps([FAIL, OK, OK, OK, FAIL, OK, OK, OK, FAIL, OK], fail_after=3, window=5)
+    assert kinds == [[]] * 10
 
 
 def test_fail_after_one_alerts_on_the_first_failure():
@@ -56,36 +66,49 @@ def test_fail_after_one_alerts_on_the_first_failure():
 
 
 def test_the_recovery_message_says_how_long_it_was_down():
-    current, _ = run_steps([FAIL, FAIL, FAIL])
+    current, _ = run_steps([FAIL, FAIL, FAIL, OK, OK])
     _, [alert] = state.step(current, {"web": OK}, now=1000.0 + 30 * 60, fail_after=3)
     assert state.message("errors.example.com", alert, 1000.0 + 30 * 60) == \
         "[errors.example.com] RECOVERED: web (after 30 min): fine"
 
 
-def test_an_undelivered_failure_alert_is_sent_again_next_run_and_then_not_again():
-    current, _ = run_steps([FAIL, FAIL])
-    current, [alert] = state.step(current, {"web": FAIL}, now=2000, fail_after=3)
-    current = state.undelivered(current, alert)
-    current, again = state.step(current, {"web": FAIL}, now=2060, fail_after=3)
-    assert [a.kind for a in again] == ["failing"]
-    _, after = state.step(current, {"web": FAIL}, now=2120, fail_after=3)
-    assert after == []
+def test_a_message_is_queued_once_per_target_and_a_refusing_target_backs_off_alone():
+    queue = outbox.add([], ["[s] FAILING: web: down"], ["telegram", "webhook"])
+    sent = []
+
+    def refuse(text):
+        raise RuntimeError("garbage")
+    targets = {"telegram": sent.append, "webhook": refuse}
+    queue, reached = passes.send_due(queue, targets, now=1000)
+    assert reached and sent == ["[s] FAILING: web: down"]
+    assert [(m.target, m.attempts, m.next_try) for m in queue] == [("webhook", 1, 1060)]
+    queue, _ = passes.send_due(queue, targets, now=1030)  # not due yet: not tried
+    assert queue[0].attempts == 1
+    queue, _ = passes.send_due(queue, targets, now=1060)
+    assert [(m.attempts, m.next_try) for m in queue] == [(2, 1180)]  # the wait doubles
+    targets["webhook"] = sent.append
+    queue, _ = passes.send_due(queue, targets, now=1180)
+    assert queue == [] and sent == ["[s] FAILING: web: down"] * 2  # each target got it exactly once
 
 
-def test_an_undelivered_recovery_is_sent_again_next_run():
-    current, _ = run_steps([FAIL, FAIL, FAIL])
-    current, [recovered] = state.step(current, {"web": OK}, now=5000, fail_after=3)
-    current = state.undelivered(current, recovered)
-    current, again = state.step(current, {"web": OK}, now=5060, fail_after=3)
-    assert [a.kind for a in again] == ["recovered"]
-    _, after = state.step(current, {"web": OK}, now=5120, fail_after=3)
-    assert after == []
+def test_the_back_off_is_capped_and_a_dead_target_cannot_grow_the_state_for_ever():
+    assert [outbox.retry_in(n) for n in (1, 2, 3, 7, 30)] == [60, 120, 240, 3600, 3600]
+    queue = outbox.add([], [f"alert {n}" for n in range(outbox.MAX_PENDING_PER_TARGET + 5)], ["webhook"])
+    assert len(queue) == outbox.MAX_PENDING_PER_TARGET and queue[-1].text.endswith(str(outbox.MAX_PENDING_PER_TARGET + 4))
 
 
 def test_state_survives_its_json_form_and_garbage_starts_clean():
     current, _ = run_steps([FAIL, FAIL, FAIL])
     assert state.load(json.loads(json.dumps(state.dump(current)))) == current
     assert state.load({"web": {"failing": "?"}, "disk": "nonsense"}) == {}
+
+
+def test_a_state_written_by_the_previous_version_still_reads():
+    old = {"web": {"failing": True, "streak": 4, "alerted": True, "since": 900.0, "detail": "down"}}
+    checks, pending, saved_at = stores.read(old)
+    assert checks["web"].alerted and checks["web"].history == "xxxx" and pending == [] and saved_at is None
+    _, alerts = state.step(checks, {"web": FAIL}, now=2000, fail_after=3)
+    assert alerts == []  # already alerted before the upgrade: not again
 
 
 def test_checks_no_longer_run_are_forgotten():
@@ -115,8 +138,12 @@ def test_worker_heartbeat_must_exist_and_be_fresh(tmp_path):
 def test_backup_freshness_looks_at_the_newest_dump_of_the_database(tmp_path):
     now = time.time()
     assert not checks.newest_backup(str(tmp_path), "glitchtip", 26, now).ok
-    _touch(tmp_path / "glitchtip-20261101T030000Z.dump", 30 * 3600)
-    _touch(tmp_path / "other-20261102T030000Z.dump", 60)  # another database's dump does not count
+    for name, seconds_ago in (("glitchtip-20261101T030000Z.dump", 30 * 3600), ("other-20261102T030000Z.dump", 60),
+                              ("glitchtip-pre-upgrade-from-6.2.5-20261102T030000Z.dump", 3600)):
+        _touch(tmp_path / f"{name}.sha256", 0)
+        if not name.startswith("glitchtip-pre"):
+            _touch(tmp_path / name, seconds_ago)
+    # Too old, and another database's dump does not count.
     assert not checks.newest_backup(str(tmp_path), "glitchtip", 26, now).ok
     _touch(tmp_path / "glitchtip-pre-upgrade-from-6.2.5-20261102T030000Z.dump", 3600)
     assert checks.newest_backup(str(tmp_path), "glitchtip", 26, now).ok
@@ -185,13 +212,14 @@ def test_one_pass_alerts_once_remembers_across_restarts_and_announces_recovery(t
     web.status = 500
     for _ in range(4):
         # A new store object each pass: what a restarted container sees.
-        assert program.one_pass(config, lambda now: {"web": checks.http_ok(config.health_url)},
-                                program.FileState(config.state_file), time.time())
+        assert passes.one_pass(config, lambda now: {"web": checks.http_ok(config.health_url)},
+                               stores.FileState(config.state_file), time.time())
     assert [p["text"] for p in web.posts] == [
         f"[errors.example.com] FAILING: web: {web.url}/_health/ answered HTTP 500"]
     web.status = 200
-    program.one_pass(config, lambda now: {"web": checks.http_ok(config.health_url)},
-                     program.FileState(config.state_file), time.time())
+    for _ in range(2):  # recovered once it passed failAfter times in a row
+        passes.one_pass(config, lambda now: {"web": checks.http_ok(config.health_url)},
+                        stores.FileState(config.state_file), time.time())
     assert web.posts[-1]["text"].startswith("[errors.example.com] RECOVERED: web")
     assert len(web.posts) == 2
 
@@ -201,10 +229,11 @@ def test_an_alert_no_target_accepted_is_retried_on_the_next_pass(tmp_path, web):
                     webhook_url=f"{web.url}/hook")
     down = lambda now: {"backup": Result(False, "no backup")}  # noqa: E731
     web.hook_status = 500
-    assert not program.one_pass(config, down, program.FileState(config.state_file), time.time())
+    now = time.time()
+    assert not passes.one_pass(config, down, stores.FileState(config.state_file), now)
     web.hook_status = 200
-    assert program.one_pass(config, down, program.FileState(config.state_file), time.time())
-    assert program.one_pass(config, down, program.FileState(config.state_file), time.time())
+    assert passes.one_pass(config, down, stores.FileState(config.state_file), now + outbox.FIRST_RETRY_SECONDS)
+    assert passes.one_pass(config, down, stores.FileState(config.state_file), now + 2 * outbox.FIRST_RETRY_SECONDS)
     assert [p["text"] for p in web.posts] == ["[s] FAILING: backup: no backup"] * 2  # one refused, one taken
 
 
@@ -216,6 +245,8 @@ def test_configuration_comes_from_the_environment():
         "WATCHDOG_DRILL_MAX_AGE_HOURS": "840", "ALERT_EMAIL_TO": "a@example.com, b@example.com",
     })
     assert config.cronjobs == {"backup": ("backup", 26), "drill": ("drill", 840)}
+    assert from_environment({"WATCHDOG_FAIL_AFTER": "2", "WATCHDOG_FAIL_WINDOW": "4"}).fail_window == 4
+    assert from_environment({"ALERT_TIMEOUT_SECONDS": "2.5"}).send_timeout_seconds == 2.5
     assert config.email_to == ("a@example.com", "b@example.com")
     with pytest.raises(ConfigError, match="WATCHDOG_INTERVAL_SECONDS"):
         from_environment({"WATCHDOG_INTERVAL_SECONDS": "often"})
@@ -224,7 +255,7 @@ def test_configuration_comes_from_the_environment():
 def _watchdog(*args, **env):
     """Runs the mounted package as the container does; WATCHDOG_TEST_PYTHON picks another
     interpreter (the image runs 3.13: `WATCHDOG_TEST_PYTHON=python3.13 pytest ...`)."""
-    root = Path(program.__file__).parent.parent  # what the container has on PYTHONPATH
+    root = Path(passes.__file__).parent.parent  # what the container has on PYTHONPATH
     base = {"PATH": os.environ["PATH"], "PYTHONPATH": str(root), "PYTHONDONTWRITEBYTECODE": "1"}
     python = os.environ.get("WATCHDOG_TEST_PYTHON", sys.executable)
     return subprocess.run([python, "-m", "watchdog", *args], env={**base, **env},
@@ -252,7 +283,7 @@ def test_alive_follows_the_last_completed_pass(tmp_path):
 
 
 def test_run_keeps_checking_and_stays_alive_while_it_does(tmp_path, web):
-    root = Path(program.__file__).parent.parent
+    root = Path(passes.__file__).parent.parent
     env = {"PATH": os.environ["PATH"], "PYTHONPATH": str(root), "WATCHDOG_INTERVAL_SECONDS": "1",
            "WATCHDOG_ALIVE_FILE": str(tmp_path / "alive"), "WATCHDOG_STATE_FILE": str(tmp_path / "state.json"),
            "WATCHDOG_HEALTH_URL": f"{web.url}/_health/", "WATCHDOG_FAIL_AFTER": "2",
@@ -269,7 +300,7 @@ def test_run_keeps_checking_and_stays_alive_while_it_does(tmp_path, web):
         process.kill()
         process.wait()
     assert [p["text"].split(":")[0] for p in web.posts] == ["[error tracking] FAILING"]
-    assert json.loads((tmp_path / "state.json").read_text())["web"]["alerted"] is True
+    assert json.loads((tmp_path / "state.json").read_text())["checks"]["web"]["alerted"] is True
 
 
 def test_more_jobs_beside_the_backups_are_checked_by_their_result_files(tmp_path):

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from components.operations.watchdog import __main__ as program
+from components.operations.watchdog import passes, stores
 from components.operations.watchdog.config import Config
 from components.operations.watchdog.kubernetes import (
     ApiError,
@@ -125,7 +125,7 @@ def test_a_pass_in_kubernetes_mode_alerts_once_across_cronjob_runs(api, monkeypa
     sent = []
     monkeypatch.setattr(Config, "targets", lambda self: {"webhook": sent.append})
     for _ in range(3):  # each CronJob run is a new process with a new store
-        program.one_pass(config, lambda now: kubernetes_checks(config, client, now),
+        passes.one_pass(config, lambda now: kubernetes_checks(config, client, now),
                          ConfigMapState(client, "watchdog-state"), NOW)
     assert sent == ["[s] FAILING: worker: deployment worker: 0/1 replicas ready"]
 

@@ -1,11 +1,7 @@
 """The ClickHouse backup, drill, pre-upgrade and restore scripts, run for real against ClickHouse.
 
-No ClickHouse server runs here, so the engine is ClickHouse itself embedded by chdb (26.9; the
-deployed server is 25.3), behind a small HTTP front in this process, with the backup disk
-configured as the deployed config.d file configures it (rendered by the same function). The
-scripts reach it through a stand-in `clickhouse-client` on PATH that takes the options the
-scripts use, refuses a password on the command line and sends CLICKHOUSE_PASSWORD the way the
-real client reads it. Proven here: the statements (BACKUP/RESTORE ... ASYNC, system.backups,
+No ClickHouse server runs here: tests/clickhouse_server.py serves ClickHouse embedded by chdb to a
+stand-in `clickhouse-client` (faults: test_sentry_operations_faults.py). Proven here: the statements (BACKUP/RESTORE ... ASYNC, system.backups,
 RESTORE AS, RENAME DATABASE), the archives, the pairing with Postgres dumps, the sets, the checks,
 retention. Not proven: the real clickhouse-client's option parsing and the native protocol, the
 25.3 server, file ownership on a real volume (uid 101).
@@ -13,143 +9,34 @@ retention. Not proven: the real clickhouse-client's option parsing and the nativ
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
-import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
-from components.apps.sentry.files.clickhouse import render_clickhouse_backup_disk
 from components.operations import describe
-
-chdb_session = pytest.importorskip("chdb.session", reason="chdb-core (ClickHouse embedded) is not installed")
+from tests.clickhouse_server import DATABASE, client_env, started, stopped
 
 SCRIPTS = Path(describe.__file__).parent / "scripts"
-PASSWORD = "clickhouse-test-password"
-DATABASE = "snuba"  # chdb's own `default` is an Overlay database; the server's is Atomic like this one
-
-FAKE_CLIENT = '''#!{python}
-"""clickhouse-client, as far as the scripts use it: --host --port --format --query --param_x."""
-import json, os, sys, urllib.error, urllib.request
-args, options = sys.argv[1:], {{}}
-while args:
-    arg = args.pop(0)
-    key, _, value = arg[2:].partition("=")
-    if not arg.startswith("--"):
-        sys.exit("clickhouse-client (stand-in): unexpected argument " + arg)
-    if not _:
-        value = args.pop(0)
-    if key in ("password", "ask-password"):
-        sys.exit("clickhouse-client (stand-in): a password on the command line is visible to ps: refused")
-    if key not in ("host", "port", "format", "query") and not key.startswith("param_"):
-        sys.exit("clickhouse-client (stand-in): unknown option --" + key)
-    options[key] = value
-request = urllib.request.Request(os.environ["FAKE_CLICKHOUSE_URL"], data=json.dumps(options).encode(), headers={{
-    "X-ClickHouse-User": os.environ.get("CLICKHOUSE_USER", "default"),
-    "X-ClickHouse-Key": os.environ.get("CLICKHOUSE_PASSWORD", "")}})
-try:
-    with urllib.request.urlopen(request) as response:
-        sys.stdout.write(response.read().decode())
-except urllib.error.HTTPError as error:
-    sys.exit(error.read().decode())
-'''
-
-
-class Server:
-    """ClickHouse (chdb) behind HTTP; remembers the hosts and ports clients asked for."""
-
-    def __init__(self, root: Path):
-        self.backups = root / "backups"
-        self.backups.mkdir()
-        config = root / "config.xml"
-        config.write_text(render_clickhouse_backup_disk(str(self.backups)))
-        self.session = chdb_session.Session(f"{root / 'data'}?config-file={config}")
-        self.seen: list[tuple[str, str]] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                options = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.seen.append((options.get("host"), options.get("port")))
-                if self.headers.get("X-ClickHouse-Key") != PASSWORD:
-                    return self._answer(500, "Code: 516. DB::Exception: default: Authentication failed")
-                params = {k[len("param_"):]: v for k, v in options.items() if k.startswith("param_")}
-                try:
-                    result = server.session.query(options["query"], options.get("format", "TSV"), params=params)
-                except Exception as error:  # noqa: BLE001 - the client prints what the server said
-                    return self._answer(500, str(error))
-                self._answer(200, str(result))
-
-            def _answer(self, status, text):
-                body = text.encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.http.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.http.server_address[1]}/"
-
-    def sql(self, query: str) -> str:
-        return str(self.session.query(query, "TSV")).strip()
-
-    def seed(self):
-        self.sql(f"DROP DATABASE IF EXISTS {DATABASE} SYNC")
-        self.sql(f"CREATE DATABASE {DATABASE} ENGINE = Atomic")
-        self.sql(f"CREATE TABLE {DATABASE}.errors_local (project_id UInt64, event_id UUID, deleted UInt8) "
-                 "ENGINE = ReplacingMergeTree ORDER BY (project_id, event_id)")
-        self.sql(f"CREATE TABLE {DATABASE}.migrations_local (group String, migration_id String) "
-                 "ENGINE = MergeTree ORDER BY (group, migration_id)")
-        self.sql(f"CREATE TABLE {DATABASE}.outcomes_raw_local (org_id UInt64) ENGINE = MergeTree ORDER BY org_id")
-        self.sql(f"CREATE TABLE {DATABASE}.outcomes_hourly_local (org_id UInt64, n UInt64) "
-                 "ENGINE = SummingMergeTree ORDER BY org_id")
-        self.sql(f"CREATE MATERIALIZED VIEW {DATABASE}.outcomes_mv TO {DATABASE}.outcomes_hourly_local "
-                 f"AS SELECT org_id, 1 AS n FROM {DATABASE}.outcomes_raw_local")
-        self.sql(f"INSERT INTO {DATABASE}.errors_local SELECT number % 3, generateUUIDv4(), 0 FROM numbers(5000)")
-        self.sql(f"INSERT INTO {DATABASE}.migrations_local VALUES ('system', '0001_migrations'), "
-                 "('events', '0001_events_initial')")
-        for leftover in self.sql("SELECT name FROM system.databases WHERE name LIKE 'drill%' "
-                                 f"OR name LIKE '{DATABASE}_%'").split():
-            self.sql(f"DROP DATABASE IF EXISTS {leftover} SYNC")
-        for path in self.backups.iterdir():
-            path.unlink()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("clickhouse")
-    server = Server(root)
+    server = started(root)
     yield server
-    server.http.shutdown()
-    shutil.rmtree(root, ignore_errors=True)
+    stopped(server, root)
 
 
 @pytest.fixture
 def ch(server, tmp_path):
     server.seed()
     server.seen.clear()
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    client = bin_dir / "clickhouse-client"
-    client.write_text(FAKE_CLIENT.format(python=sys.executable))
-    client.chmod(0o755)
-    server.env = {
-        **os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_CLICKHOUSE_URL": server.url,
-        "CLICKHOUSE_HOST": "clickhouse", "CLICKHOUSE_PORT": "9000", "CLICKHOUSE_DATABASE": DATABASE,
-        "CLICKHOUSE_PASSWORD": PASSWORD, "BACKUP_DIR": str(server.backups), "CLICKHOUSE_POLL_SECONDS": "0.1",
-        "PAIR_POSTGRES": "postgres", "SET_NAME": "sentry", "APP_VERSION": "26.8.0",
-        "PAIR_GRACE_SECONDS": "1", "PAIR_WAIT_MINUTES": "1",
-    }
+    server.refuse = ()
+    server.env = client_env(server, tmp_path / "bin")
     return server
 
 
@@ -250,7 +137,9 @@ def test_retention_removes_old_archives_and_the_sets_that_named_them(ch):
     old_set = ch.backups / f"sentry-{utc(-86400 * 40)}.set"
     old_set.write_text(f"postgres=postgres-old.dump\nclickhouse={old}\n")
     dump(ch, f"postgres-{utc(-60)}.dump")
-    assert run(ch, "clickhouse_backup.sh", RETENTION_DAYS="30").returncode == 0
+    # One day kept, and one newer verified archive is enough: the new one (the counts are the
+    # faults suite's, test_sentry_operations_faults.py).
+    assert run(ch, "clickhouse_backup.sh", RETENTION_DAYS="1", RETENTION_KEEP="1").returncode == 0
     assert not (ch.backups / old).exists() and not (ch.backups / f"{old}.tables").exists()
     assert not old_set.exists() and len(sets(ch)) == 1
 

@@ -129,6 +129,7 @@ def _common(watched: Watched, alerts: AlertSettings, mode: str) -> dict:
         "WATCHDOG_MODE": mode,
         "WATCHDOG_HEALTH_URL": watched.health_url,
         "WATCHDOG_FAIL_AFTER": str(alerts.fail_after),
+        "WATCHDOG_FAIL_WINDOW": str(alerts.fail_window),
         "PYTHONPATH": files.WATCHDOG_PATH,
         "PYTHONDONTWRITEBYTECODE": "1",
     })
@@ -201,7 +202,9 @@ def watchdog_scheduled(
     """The Kubernetes form: one pass per run of `schedule` (every few minutes), state in the
     ConfigMap STATE_CONFIGMAP; the platform gives it a ServiceAccount with `rbac_rules`."""
     common = _common(watched, alerts, "kubernetes")
-    env = {**common.pop("env"), "WATCHDOG_STATE_CONFIGMAP": STATE_CONFIGMAP}
+    env = {**common.pop("env"), "WATCHDOG_STATE_CONFIGMAP": STATE_CONFIGMAP,
+           # How often it runs: how it tells whether the run before it could save its state.
+           "WATCHDOG_INTERVAL_SECONDS": str(WATCHDOG_EVERY_MINUTES * 60)}
     if watched.worker:
         env["WATCHDOG_WORKER_DEPLOYMENT"] = watched.worker
     for check, max_age in followed_tasks(backup, alerts, watched).items():

@@ -49,7 +49,7 @@ DEFAULT_RESOURCES: Mapping[str, Resources] = {
     "clickhouse-pre-upgrade-backup": Resources(memory_mb=128, cpu=0.2, memory_request_mb=64, cpu_request=0.05),
 }
 
-SCRIPTS = ("clickhouse_common.sh", "clickhouse_backup.sh", "clickhouse_drill.sh", "clickhouse_pre_upgrade.sh",
+SCRIPTS = ("backup_lib.sh", "clickhouse_common.sh", "clickhouse_backup.sh", "clickhouse_drill.sh", "clickhouse_pre_upgrade.sh",
            "clickhouse_restore.sh")
 
 
@@ -98,7 +98,7 @@ def _tool(ch: ProtectedClickHouse, name: str, script: str, env: Mapping[str, str
             **env,
         },
         secret_env={"CLICKHOUSE_PASSWORD": pulumi.Output.secret(ch.password)},
-        files=files.script_mounts("clickhouse_common.sh", script, "health.sh"),
+        files=files.script_mounts("backup_lib.sh", "clickhouse_common.sh", script, "health.sh"),
         mounts=(Mount(BACKUPS_VOLUME, BACKUP_DIR),),
         scratch=(Scratch("/tmp", 16),),
         depends_on=(ch.host,),

@@ -121,7 +121,7 @@ def backups_volume(size_gb: int = 20, owner: Optional[int] = None, shared: bool 
 
 def config_files(app: Protected, backup: BackupSettings) -> tuple[ConfigFile, ...]:
     """Every file the workloads below mount; the app adds them to its AppSpec."""
-    names = ["common.sh", "backup.sh", "pre_upgrade.sh", "health.sh"]
+    names = ["backup_lib.sh", "common.sh", "backup.sh", "pre_upgrade.sh", "health.sh"]
     if backup.drill.enabled:
         names += ["restore.sh", "drill.sh"]
     if backup.offsite:
@@ -164,7 +164,7 @@ def _postgres_tool(
 def backup_task(app: Protected, backup: BackupSettings) -> ScheduledTask:
     """The daily verified dump, healthy while the newest dump is at most 26 hours old."""
     return ScheduledTask(**_postgres_tool(
-        app, "backup", ("common.sh", "backup.sh", "health.sh"),
+        app, "backup", ("backup_lib.sh", "common.sh", "backup.sh", "health.sh"),
         {"RETENTION_DAYS": str(backup.retention_days)},
         command=("sh", f"{files.OPS_DIR}/backup.sh"),
         schedule=backup.schedule,
@@ -181,12 +181,13 @@ def drill_task(app: Protected, backup: BackupSettings) -> ScheduledTask:
     """
     checks = {f"CHECK_{k}": v for k, v in app.check_vars.items()}
     tool = _postgres_tool(
-        app, "drill", ("common.sh", "backup.sh", "restore.sh", "drill.sh", "health.sh"),
+        app, "drill", ("backup_lib.sh", "common.sh", "backup.sh", "restore.sh", "drill.sh", "health.sh"),
         {
             "RETENTION_DAYS": str(backup.retention_days),
             "CHECKS_SQL": files.CHECKS_MOUNT.path,
             **({"SET_NAME": app.set_name} if app.set_name else {}),
-            **({} if app.secret_checks else checks),
+            # Names set as secrets reach the checks as secrets, and their messages leave them out.
+            **({"CHECKS_REDACT": "1"} if app.secret_checks else checks),
         },
         extra_files=(files.CHECKS_MOUNT,),
         command=("sh", f"{files.OPS_DIR}/drill.sh"),
@@ -205,7 +206,7 @@ def pre_upgrade_task(app: Protected) -> Task:
     other change find the version unchanged and return at once.
     """
     return Task(**_postgres_tool(
-        app, "pre-upgrade-backup", ("common.sh", "pre_upgrade.sh"),
+        app, "pre-upgrade-backup", ("backup_lib.sh", "common.sh", "pre_upgrade.sh"),
         {"APP_VERSION": app.version},
         command=("sh", f"{files.OPS_DIR}/pre_upgrade.sh"),
     ))
@@ -254,7 +255,7 @@ def offsite_task(app: Protected, backup: BackupSettings) -> Optional[ScheduledTa
             "RCLONE_CONFIG_OFFSITE_ACCESS_KEY_ID": pulumi.Output.secret(offsite.access_key_id),
             "RCLONE_CONFIG_OFFSITE_SECRET_ACCESS_KEY": pulumi.Output.secret(offsite.secret_access_key),
         },
-        files=files.script_mounts("offsite.sh", "health.sh"),
+        files=files.script_mounts("backup_lib.sh", "offsite.sh", "health.sh"),
         mounts=(Mount(BACKUPS_VOLUME, BACKUP_DIR),),  # writes its status file beside the dumps
         scratch=(Scratch("/tmp", 8),),
         egress=(Egress("object-storage", (_port(offsite.endpoint, 443),)),),

@@ -14,7 +14,8 @@ from components.spec import ConfigFile, FileMount
 OPS_DIR = "/ops"
 # PYTHONPATH of the watchdog's container; the package is mounted at WATCHDOG_PATH/watchdog/.
 WATCHDOG_PATH = "/opt/watchdog"
-WATCHDOG_MODULES = ("__init__.py", "__main__.py", "checks.py", "config.py", "kubernetes.py", "senders.py", "state.py")
+WATCHDOG_MODULES = ("__init__.py", "__main__.py", "checks.py", "config.py", "kubernetes.py", "outbox.py", "passes.py",
+                    "senders.py", "state.py", "stores.py")
 
 
 def script_text(name: str) -> str:

@@ -5,7 +5,8 @@
                offsite: {provider, endpoint, bucket, prefix, region, accessKeyId, secretAccessKey,
                          retentionDays, hour, minute}}
     alerts:   {telegram: {botToken, chatId}, webhook: {url}, email: {to},
-               diskFreePercent, backupMaxAgeHours, heartbeatMaxAgeSeconds, intervalSeconds, failAfter}
+               diskFreePercent, backupMaxAgeHours, heartbeatMaxAgeSeconds, intervalSeconds, failAfter,
+               failWindow}
 
 Times are UTC. The off-site copy runs an hour after the backup and the drill two hours after,
 unless set. Secrets (keys, bot token, webhook URL) are never echoed in an error; they are held in
@@ -92,6 +93,8 @@ class AlertSettings:
     # Set with `pulumi config set --secret` somewhere below `alerts`: every target (chat id,
     # addresses) then travels as a secret.
     secret: bool = False
+    # A failure is alerted once a check failed `fail_after` of its last `fail_window` runs.
+    fail_window: int = 5
 
     @property
     def any_target(self) -> bool:
@@ -185,6 +188,7 @@ def parse_alerts(section: Section, problems: Optional[Problems] = None) -> Alert
     targets = ("telegram", "webhook", "email")
     for key in targets:
         section.raw(key)  # known keys, listed when an unknown one is refused
+    fail_after = section.integer("failAfter", 3, minimum=1, maximum=20) or 3
     settings = AlertSettings(
         telegram=telegram,
         webhook_url=webhook_url,
@@ -194,7 +198,10 @@ def parse_alerts(section: Section, problems: Optional[Problems] = None) -> Alert
         backup_max_age_hours=section.integer("backupMaxAgeHours", 26, minimum=25, maximum=720),
         heartbeat_max_age_seconds=section.integer("heartbeatMaxAgeSeconds", 180, minimum=30, maximum=3600),
         interval_seconds=section.integer("intervalSeconds", 60, minimum=15, maximum=3600),
-        fail_after=section.integer("failAfter", 3, minimum=1, maximum=20),
+        fail_after=fail_after,
+        # Default: a majority of the last 2 x failAfter - 1 runs (3 of 5): a target down two checks
+        # out of three is alerted, one that fails once in a while is not.
+        fail_window=section.integer("failWindow", 2 * fail_after - 1, minimum=fail_after, maximum=60),
         secret=section.secret,
     )
     section.finish()

@@ -134,7 +134,7 @@ def _backups(ops: Operations, site: Site, settings, postgres: Optional[Service],
         objects = _offsite_objects(offsite, settings, secrets, store_deployed)
         if objects is not None:
             ops.scheduled.append(objects)
-    ops.files.append(files.script_file("health.sh"))
+    ops.files.extend(files.script_file(name) for name in ("backup_lib.sh", "health.sh"))
     # Several lists mount the same script: one file each.
     ops.files[:] = list({f.name: f for f in ops.files}.values())
     volume = describe.backups_volume(owner=clickhouse.CLICKHOUSE_UID, shared=server is not None)

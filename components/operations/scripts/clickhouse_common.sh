@@ -4,42 +4,14 @@
 # write and read archives on its disk `backups` (config.d: storage_configuration + backups); the
 # client only sends statements and waits. clickhouse-client reads the password from the
 # CLICKHOUSE_PASSWORD environment variable (and the user from CLICKHOUSE_USER), never argv.
-# Environment: CLICKHOUSE_HOST, CLICKHOUSE_PORT (9000), CLICKHOUSE_DATABASE (default),
-# CLICKHOUSE_DISK (backups), BACKUP_DIR (/backups), CLICKHOUSE_POLL_SECONDS (5).
-set -eu
+# Environment: as backup_lib.sh, plus CLICKHOUSE_HOST, CLICKHOUSE_PORT (9000), CLICKHOUSE_DATABASE
+# (default), CLICKHOUSE_DISK (backups), CLICKHOUSE_POLL_SECONDS (5), CLICKHOUSE_MAX_SECONDS (21600).
+. "$(dirname "$0")/backup_lib.sh"
 
-BACKUP_DIR="${BACKUP_DIR:-/backups}"
 : "${CLICKHOUSE_HOST:?set CLICKHOUSE_HOST to the ClickHouse server}"
 DATABASE="${CLICKHOUSE_DATABASE:-default}"
 DISK="${CLICKHOUSE_DISK:-backups}"
 POLL="${CLICKHOUSE_POLL_SECONDS:-5}"
-
-log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
-utc_stamp() { date -u +%Y%m%dT%H%M%SZ; }
-sha256_of() { sha256sum < "$1" | cut -d ' ' -f 1; }
-write_atomically() {
-  printf '%s\n' "$2" > "$1.tmp.$$"
-  mv -f "$1.tmp.$$" "$1"
-}
-
-# A script that sets FAILED_FILE records why it failed there (for health checks and the
-# watchdog), whether it stopped through `die` or through `set -e`; CLEANUP lists the files of
-# work in progress to remove when it stops early.
-CLEANUP=""
-RECORDED=""
-record_failure() {
-  if [ -n "${FAILED_FILE:-}" ] && [ -z "$RECORDED" ]; then
-    write_atomically "$FAILED_FILE" "$(date -u +%Y-%m-%dT%H:%M:%SZ) $1"
-    RECORDED=1
-  fi
-}
-die() { log "ERROR: $*"; record_failure "$*"; exit 1; }
-on_exit() {
-  status=$?
-  for file in $CLEANUP; do rm -f "$file"; done
-  [ "$status" -eq 0 ] || record_failure "stopped with status $status; see the log"
-}
-trap on_exit EXIT
 
 # Names we put into statements: plain letters, digits, '.', '_' and '-' only (no quoting tricks).
 check_name() {
@@ -78,24 +50,41 @@ run_async() {
   done
 }
 
-# Proves an archive restorable without a server: its checksum still matches, it reads to the end,
-# and it holds the backup's metadata (`.backup`, which ClickHouse writes last).
+# Proves an archive restorable without a server: its checksum still matches (no checksum file, no
+# verification, unless CHECKSUM_OPTIONAL=yes: clickhouse_restore.sh --no-checksum), it reads to
+# the end, and it holds the backup's metadata (`.backup`, which ClickHouse writes last).
 verify_archive() {
   [ -s "$1" ] || { log "$1 is missing or empty"; return 1; }
-  if [ -f "$1.sha256" ] && [ "$(sha256_of "$1")" != "$(cut -d ' ' -f 1 "$1.sha256")" ]; then
-    log "$1 does not match its checksum $1.sha256 (changed or corrupted since it was written)"
+  if [ -f "$1.sha256" ]; then
+    checksum_ok "$1" || { log "$1 does not match its checksum $1.sha256 (changed or corrupted since it was written)"; return 1; }
+  elif [ "${CHECKSUM_OPTIONAL:-}" = yes ]; then
+    log "WARNING: $1 has no checksum file: used unchecked because --no-checksum was given"
+  else
+    log "$1 has no checksum file $1.sha256: it cannot be proven unchanged since it was written"
     return 1
   fi
+  verify_tar "$1"
+}
+verify_tar() {
   listing="$(tar -tf "$1" 2>/dev/null)" || { log "$1 does not read as a tar archive"; return 1; }
   printf '%s\n' "$listing" | grep -qx '.backup' || { log "$1 lacks the backup metadata (.backup): incomplete"; return 1; }
 }
 
-# Backs the database up to $BACKUP_DIR/$1 (a .tar): written by the server under a hidden name,
-# verified, given a checksum and the row counts of its tables (<name>.tables: what the drill
-# expects back), and only then renamed into place, so every visible archive is a verified one.
+# Backs the database up to $BACKUP_DIR/$1-<UTC stamp>.tar under the ClickHouse lock (a second
+# backup waits; two never write at once): written by the server under a hidden name, verified,
+# given a checksum and the row counts of its tables (<name>.tables: what the drill expects back),
+# and only then renamed into place, so every visible archive is a verified one. Sets TAKEN (the
+# archive's name) and TAKEN_STAMP.
+CLEANUP=""
+drop_partials() { for file in $CLEANUP; do rm -f "$file"; done; }
+at_exit drop_partials
 take_clickhouse_backup() {
-  final="$BACKUP_DIR/$1"
-  partial=".partial-$1"
+  take_lock clickhouse
+  TAKEN="$(fresh_name "$1" .tar)"
+  # shellcheck disable=SC2034 # read by the scripts that call this
+  TAKEN_STAMP="$(stamp_of "$TAKEN")"
+  final="$BACKUP_DIR/$TAKEN"
+  partial=".partial-$TAKEN"
   check_name "$partial"
   CLEANUP="$BACKUP_DIR/$partial $BACKUP_DIR/$partial.tables $BACKUP_DIR/$partial.sha256"
   ch "SELECT name, total_rows FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree'
@@ -103,8 +92,8 @@ take_clickhouse_backup() {
   log "backing up ClickHouse database $DATABASE to $final"
   run_async "BACKUP DATABASE $DATABASE TO Disk('$DISK', '$partial')" BACKUP_CREATED ||
     die "the ClickHouse backup failed; nothing was published"
-  verify_archive "$BACKUP_DIR/$partial" || die "the new ClickHouse backup failed verification; nothing was published"
-  printf '%s  %s\n' "$(sha256_of "$BACKUP_DIR/$partial")" "$1" > "$BACKUP_DIR/$partial.sha256"
+  verify_tar "$BACKUP_DIR/$partial" || die "the new ClickHouse backup failed verification; nothing was published"
+  printf '%s  %s\n' "$(sha256_of "$BACKUP_DIR/$partial")" "$TAKEN" > "$BACKUP_DIR/$partial.sha256"
   sync
   mv -f "$BACKUP_DIR/$partial.tables" "$final.tables"
   mv -f "$BACKUP_DIR/$partial.sha256" "$final.sha256"
@@ -114,22 +103,61 @@ take_clickhouse_backup() {
 }
 
 # What is wrong with a restored copy (database $1) against the counts recorded at backup time
-# ($2, <name>.tables), one problem per line; nothing when it is sound. Every MergeTree table
-# recorded is there; each that had rows then has rows now (merges may shrink a count, never to
-# zero); each table of CLICKHOUSE_NONEMPTY has rows (Snuba's migrations table always does).
+# ($2, <name>.tables), one problem per line; nothing when it is sound. The data itself is read,
+# not the metadata: CHECK TABLE compares every file of every part with its checksums, and a count
+# that reads every column (ignore(*)) decompresses every block. Every MergeTree table recorded is
+# there, passes both, and each that had rows then has rows now (merges may shrink a count, never
+# to zero); each table of CLICKHOUSE_NONEMPTY has rows (Snuba's migrations table always does).
 restored_problems() {
-  # The blank first line keeps awk reading the restored list first even when it is empty.
-  { echo; ch "SELECT name, total_rows FROM system.tables WHERE database = {db:String}" --param_db="$1"; } |
+  tables="$(ch "SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree' ORDER BY name" \
+    --param_db="$1")" || { echo "the restored tables cannot be listed"; return 0; }
+  counts="
+" readable=""
+  for table in $tables; do
+    check_name "$table"
+    failed="$(ch "CHECK TABLE $1.$table SETTINGS check_query_single_value_result = 0" 2>&1 |
+      awk -F '\t' '$2 != "1" { print $1 ": " $3 }')" || true
+    if [ -n "$failed" ]; then
+      # Reading a part that fails its checksums only repeats the verdict, slowly: not done.
+      echo "table $table fails CHECK TABLE: $(printf '%s' "$failed" | tr '\n' ' ' | cut -c 1-300)"
+      counts="$counts$table	unchecked
+"
+    else
+      readable="$readable${readable:+ UNION ALL }SELECT '$table', count() FROM $1.$table WHERE NOT ignore(*)"
+    fi
+  done
+  # Every column of every table read in one statement; when that fails, table by table to say which.
+  if [ -n "$readable" ] && ! read_back="$(ch "$readable" 2>&1)"; then
+    read_back=""
+    for table in $tables; do
+      case "$counts" in *"
+$table	unchecked"*) continue ;; esac
+      if rows="$(ch "SELECT count() FROM $1.$table WHERE NOT ignore(*)" 2>&1)"; then
+        read_back="$read_back$table	$rows
+"
+      else
+        echo "table $table does not read back: $(printf '%s' "$rows" | tr '\n' ' ' | cut -c 1-300)"
+        counts="$counts$table	unchecked
+"
+      fi
+    done
+  fi
+  counts="$counts${read_back:-}
+"
+  # The blank first line keeps awk reading the restored counts first even when there are none.
+  { echo; printf '%s' "$counts"; } |
     awk -F '\t' -v nonempty=" ${CLICKHOUSE_NONEMPTY-migrations_local} " '
       NR == FNR { if ($1 != "") now[$1] = $2; next }
-      { if (!($1 in now)) print "table " $1 " is missing"
+      { if (!($1 in now)) print "table " $1 " is missing or unreadable"
+        else if (now[$1] == "unchecked") next
         else if ($2 != "\\N" && $2 + 0 > 0 && now[$1] + 0 == 0) print "table " $1 " had " $2 " rows and came back empty" }
       END { n = split(nonempty, names, " ")
-            for (i = 1; i <= n; i++) if (!(names[i] in now) || now[names[i]] + 0 == 0) print "table " names[i] " is empty or missing" }
+            for (i = 1; i <= n; i++) if (!(names[i] in now) || (now[names[i]] != "unchecked" && now[names[i]] + 0 == 0)) print "table " names[i] " is empty or missing" }
     ' - "$2"
 }
 
-# The UTC start stamp in a file name (<prefix>-<stamp>.<ext>) as a number that sorts by time.
+# The UTC start stamp in a file name (<prefix>-<stamp>.<ext>), and as a number that sorts by time.
+stamp_of() { printf '%s\n' "$1" | sed -n 's/.*-\([0-9]\{8\}T[0-9]\{6\}Z\)\.[a-z]*$/\1/p'; }
 stamp_number() { printf '%s\n' "$1" | sed -n 's/.*-\([0-9]\{8\}\)T\([0-9]\{6\}\)Z\.[a-z]*$/\1\2/p'; }
 # `date -u` of an epoch second as such a number (GNU date: the ClickHouse image is Ubuntu).
 epoch_number() { date -u -d "@$1" +%Y%m%d%H%M%S; }
@@ -147,39 +175,38 @@ $line"; done
   write_atomically "$set_file" "$body"
   log "backup set written: $set_file"
 }
-
-# The newest set's value for KEY (postgres, clickhouse), or nothing.
-newest_set() {
-  # shellcheck disable=SC2012 # our own file names: no spaces or newlines
-  ls -1t "$BACKUP_DIR/${SET_NAME:-sentry}"-*.set 2>/dev/null | head -n 1
-}
 set_value() { sed -n "s/^$2=//p" "$1" | head -n 1; }
 
-# Removes archives older than $1 days (with their checksum and table counts), never the newest
-# daily nor the newest pre-upgrade one, and sets that name a file which is gone.
+# The newest set whose ClickHouse archive is trusted (backup_lib.sh: untrusted), not dated in the
+# future; every newer set passed over is logged with the reason. Nothing when there is none.
+newest_set() {
+  for set_file in $(newest_first "$BACKUP_DIR/${SET_NAME:-sentry}-*.set"); do
+    ahead=$(( $(mtime "$set_file") - $(now) ))
+    if [ "$ahead" -gt "$CLOCK_SLACK_SECONDS" ]; then log "passing over $(basename "$set_file"): it is dated in the future"; continue; fi
+    archive="$(set_value "$set_file" clickhouse)"
+    why="$(untrusted "$BACKUP_DIR/$archive")"
+    if [ -z "$why" ]; then printf '%s\n' "$set_file"; return 0; fi
+    log "passing over $(basename "$set_file"): its archive $archive $why"
+  done
+}
+
+# Retention of the archives (backup_lib.sh: prune_backups, with their checksums and table counts),
+# then the sets that name a file which is gone, then temporary files of killed runs.
 prune_clickhouse() {
-  # shellcheck disable=SC2012
-  keep_daily="$(ls -1t "$BACKUP_DIR"/clickhouse-[0-9]*.tar 2>/dev/null | head -n 1)"
-  # shellcheck disable=SC2012
-  keep_upgrade="$(ls -1t "$BACKUP_DIR"/clickhouse-pre-upgrade-*.tar 2>/dev/null | head -n 1)"
-  find "$BACKUP_DIR" -maxdepth 1 -type f -name 'clickhouse-*.tar' -mmin +"$(( $1 * 1440 ))" |
-    while read -r old; do
-      if [ "$old" != "$keep_daily" ] && [ "$old" != "$keep_upgrade" ]; then
-        rm -f "$old" "$old.sha256" "$old.tables"
-        log "removed $old (older than $1 days)"
-      fi
-    done
+  take_lock clickhouse
+  prune_backups "$1" "$BACKUP_DIR/clickhouse-[0-9]*.tar" "$BACKUP_DIR/clickhouse-pre-upgrade-*.tar" ".sha256 .tables"
   for set_file in "$BACKUP_DIR/${SET_NAME:-sentry}"-*.set; do
     [ -f "$set_file" ] || continue
     for key in postgres clickhouse; do
       named="$(set_value "$set_file" "$key")"
       case "$named" in ''|external*) continue ;; esac
       if [ ! -f "$BACKUP_DIR/$named" ]; then
-        rm -f "$set_file"
+        rm -f "$set_file" || log "warning: could not remove $set_file"
         log "removed $set_file: its $key backup $named is gone"
         break
       fi
     done
   done
-  find "$BACKUP_DIR" -maxdepth 1 -type f -name '.partial-clickhouse-*' -mmin +1440 -exec rm -f {} +
+  find "$BACKUP_DIR" -maxdepth 1 -type f -name '.partial-clickhouse-*' -mmin +1440 -exec rm -f {} + ||
+    log "warning: could not remove old temporary files"
 }

@@ -6,25 +6,26 @@
 # The marker $BACKUP_DIR/.clickhouse-app-version holds the version ClickHouse was last prepared
 # for; it is written here (after the backup, or at once on a fresh install) and by
 # clickhouse_restore.sh. Environment: as clickhouse_common.sh, plus APP_VERSION, PAIR_POSTGRES,
-# SET_NAME (sentry), PAIR_WINDOW_MINUTES (30).
+# SET_NAME (sentry), PAIR_WINDOW_MINUTES (30), LOCK_WAIT_SECONDS (7200).
 . "$(dirname "$0")/clickhouse_common.sh"
 
 : "${APP_VERSION:?set APP_VERSION to the version being deployed}"
 check_name "$APP_VERSION"
 marker="$BACKUP_DIR/.clickhouse-app-version"
-previous="$(cat "$marker" 2>/dev/null || true)"
-
-if [ "$previous" = "$APP_VERSION" ]; then
+unchanged() {
+  previous="$(cat "$marker" 2>/dev/null || true)"
+  [ "$previous" = "$APP_VERSION" ] || return 1
   log "version $APP_VERSION unchanged: no ClickHouse pre-upgrade backup needed"
-  exit 0
-fi
+}
+unchanged && exit 0
+take_lock clickhouse  # a daily backup running now is waited for, never raced
+unchanged && exit 0
 tables="$(ch "SELECT count() FROM system.tables WHERE database = {db:String}" --param_db="$DATABASE")"
 if [ "$tables" = 0 ]; then
   log "ClickHouse database $DATABASE is empty (a fresh install): nothing to back up before $APP_VERSION"
 else
-  stamp="$(utc_stamp)"
-  name="clickhouse-pre-upgrade-from-${previous:-unknown}-$stamp.tar"
-  take_clickhouse_backup "$name"
+  take_clickhouse_backup "clickhouse-pre-upgrade-from-${previous:-unknown}"
+  name="$TAKEN" stamp="$TAKEN_STAMP"
   if [ -n "${PAIR_POSTGRES:-}" ]; then
     # The Postgres pre-upgrade dump of this deployment: the newest, started within the window.
     since="$(epoch_number $(( $(date +%s) - ${PAIR_WINDOW_MINUTES:-30} * 60 )))"

@@ -1,7 +1,8 @@
 -- Sanity checks of a restored GlitchTip database, run by restore.sh with psql. Each query returns
 -- the problems it finds, one per row; no rows means the database is what GlitchTip needs.
 -- Variables: :'organization' (the bootstrapped organization's name), :'projects' (a JSON array
--- of the bootstrapped project names). Tables and columns from GlitchTip 6's models: Organization
+-- of the bootstrapped project names), :redact (1 when those were set as secrets: messages then
+-- name the organization and projects by position, never by value). Tables and columns from GlitchTip 6's models: Organization
 -- (organizations_ext), Project (projects, soft-deleted through is_deleted).
 
 SELECT 'table ' || name || ' is missing'
@@ -14,12 +15,14 @@ WHERE to_regclass('public.' || name) IS NULL;
 SELECT 'no migrations recorded in django_migrations'
 WHERE NOT EXISTS (SELECT 1 FROM django_migrations);
 
-SELECT 'organization "' || :'organization' || '" is missing'
+SELECT 'organization ' || CASE WHEN :redact = 1 THEN '(set as a secret)' ELSE '"' || :'organization' || '"' END
+  || ' is missing'
 WHERE :'organization' <> ''
   AND NOT EXISTS (SELECT 1 FROM organizations_ext_organization WHERE name = :'organization');
 
-SELECT 'project "' || wanted || '" of organization "' || :'organization' || '" is missing'
-FROM json_array_elements_text(:'projects'::json) AS wanted
+SELECT CASE WHEN :redact = 1 THEN 'project #' || place || ' of the configured list (set as a secret) is missing'
+  ELSE 'project "' || wanted || '" of organization "' || :'organization' || '" is missing' END
+FROM json_array_elements_text(:'projects'::json) WITH ORDINALITY AS listed (wanted, place)
 WHERE NOT EXISTS (
   SELECT 1 FROM projects_project AS p
   JOIN organizations_ext_organization AS o ON o.id = p.organization_id

@@ -1,7 +1,9 @@
 """`python -m watchdog run|once|test|alive`.
 
-run    Docker: check every WATCHDOG_INTERVAL_SECONDS, forever (the container is the loop).
-once   one pass (Kubernetes: one CronJob run); exit 1 when an alert reached no target.
+run    Docker: check every WATCHDOG_INTERVAL_SECONDS, forever (the container is the loop); the
+       state lives in memory too, so a lost or unwritable state file changes nothing (passes.py).
+once   one pass (Kubernetes: one CronJob run); exit 1 when an alert reached no target or alerts
+       were held back because the state could not be kept.
 test   send a test message to every configured target; exit 1 naming each target that failed
        (run by a one-shot task whenever the targets change, so a wrong token fails `pulumi up`).
 alive  the Docker health check: a pass completed within three intervals.
@@ -9,64 +11,17 @@ alive  the Docker health check: a pass completed within three intervals.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from typing import Callable
 
-from . import senders, state
+from . import senders
 from .checks import docker_checks
 from .config import Config, ConfigError, from_environment
+from .passes import Memory, log, one_pass
+from .stores import FileState
 
 ALIVE_FILE = os.environ.get("WATCHDOG_ALIVE_FILE", "/tmp/watchdog-alive")
-
-
-def log(text: str) -> None:
-    print(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {text}", flush=True)
-
-
-class FileState:
-    """The state in a JSON file on the watchdog's own volume, replaced atomically."""
-
-    def __init__(self, path: str):
-        self.path = path
-
-    def load(self) -> dict:
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                return json.load(handle)
-        except (OSError, ValueError):
-            return {}
-
-    def save(self, data: dict) -> None:
-        temporary = f"{self.path}.tmp"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, sort_keys=True)
-        os.replace(temporary, self.path)
-
-
-def one_pass(config: Config, run_checks: Callable[[float], dict], store, now: float) -> bool:
-    """Check, decide, alert, remember. False when an alert reached no target."""
-    previous = state.load(store.load())
-    results = run_checks(now)
-    current, alerts = state.step(previous, results, now, config.fail_after)
-    targets = config.targets()
-    all_delivered = True
-    for alert in alerts:
-        text = state.message(config.site, alert, now)
-        errors = senders.deliver(text, targets)
-        for error in errors:
-            log(f"alert not delivered: {error}")
-        if len(errors) == len(targets):
-            all_delivered = False
-            current = state.undelivered(current, alert)
-        log(f"{alert.kind}: {alert.check}: {alert.detail}")
-    for name, result in results.items():
-        if name not in previous or previous[name].failing != (not result.ok):
-            log(f"{name}: {'ok' if result.ok else 'FAILING'}: {result.detail}")
-    store.save(state.dump(current))
-    return all_delivered
 
 
 def _checks_and_store(config: Config):
@@ -122,17 +77,19 @@ def main(argv: list[str]) -> int:
         try:
             return 0 if one_pass(config, run_checks, store, time.time()) else 1
         except Exception as error:  # noqa: BLE001 - the Job's log must say why it failed
-            log(f"pass failed: {error}")
+            log(f"pass failed: {type(error).__name__}: {error}")
             return 1
+    memory = Memory()
     while True:
+        started = time.time()
         try:
-            one_pass(config, run_checks, store, time.time())
+            one_pass(config, run_checks, store, started, memory)
             with open(ALIVE_FILE, "w", encoding="utf-8") as handle:
                 handle.write(str(int(time.time())))
-        except OSError as error:
+        except Exception as error:  # noqa: BLE001 - never exit: a restart loop would repeat alerts
             # Not alive until it works again: the container's health check turns unhealthy.
-            log(f"pass failed: {error}")
-        time.sleep(config.interval_seconds)
+            log(f"pass failed: {type(error).__name__}: {error}")
+        time.sleep(max(0.0, config.interval_seconds - (time.time() - started)))
 
 
 if __name__ == "__main__":

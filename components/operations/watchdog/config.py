@@ -29,6 +29,10 @@ class Config:
     health_url: Optional[str] = None
     interval_seconds: int = 60
     fail_after: int = 3
+    fail_window: Optional[int] = None  # runs fail_after failures are counted in (None: fail_after)
+    # How long one target may take to answer one message (a hanging target delays no other for long).
+    send_timeout_seconds: float = senders.TIMEOUT_SECONDS
+    check_timeout_seconds: float = 10  # how long the health URL may take to answer
     # docker mode: shared volumes
     state_file: str = "/state/watchdog.json"
     heartbeat_file: Optional[str] = None
@@ -59,17 +63,18 @@ class Config:
     def targets(self) -> dict[str, senders.Sender]:
         """One sender per configured target, each taking the message text."""
         result: dict[str, senders.Sender] = {}
+        timeout = self.send_timeout_seconds
         if self.telegram_token and self.telegram_chat_id:
             token, chat, api = self.telegram_token, self.telegram_chat_id, self.telegram_api
-            result["telegram"] = lambda text: senders.send_telegram(token, chat, text, api)
+            result["telegram"] = lambda text: senders.send_telegram(token, chat, text, api, timeout)
         if self.webhook_url:
             url = self.webhook_url
-            result["webhook"] = lambda text: senders.send_webhook(url, text)
+            result["webhook"] = lambda text: senders.send_webhook(url, text, timeout)
         if self.email_url and self.email_to:
             smtp = senders.Smtp.from_url(self.email_url)
             sender, recipients = self.email_from or "watchdog@localhost", self.email_to
             result["email"] = lambda text: senders.send_email(
-                smtp, sender, recipients, text.splitlines()[0][:150], text)
+                smtp, sender, recipients, text.splitlines()[0][:150], text, timeout=timeout)
         return result
 
 
@@ -86,6 +91,13 @@ def from_environment(env: Mapping[str, str] = os.environ) -> Config:
             return int(value)
         except ValueError:
             raise ConfigError(f"{name} must be a whole number, got {value!r}") from None
+
+    def seconds(name: str, default: float) -> float:
+        value = text(name)
+        try:
+            return default if value is None else max(0.1, float(value))
+        except ValueError:
+            raise ConfigError(f"{name} must be a number of seconds, got {value!r}") from None
 
     mode = text("WATCHDOG_MODE") or "docker"
     if mode not in ("docker", "kubernetes"):
@@ -112,6 +124,9 @@ def from_environment(env: Mapping[str, str] = os.environ) -> Config:
         health_url=text("WATCHDOG_HEALTH_URL"),
         interval_seconds=number("WATCHDOG_INTERVAL_SECONDS", 60) or 60,
         fail_after=max(1, number("WATCHDOG_FAIL_AFTER", 3) or 1),
+        fail_window=number("WATCHDOG_FAIL_WINDOW", None),
+        send_timeout_seconds=seconds("ALERT_TIMEOUT_SECONDS", senders.TIMEOUT_SECONDS),
+        check_timeout_seconds=seconds("WATCHDOG_CHECK_TIMEOUT_SECONDS", 10),
         state_file=text("WATCHDOG_STATE_FILE") or "/state/watchdog.json",
         heartbeat_file=text("WATCHDOG_HEARTBEAT_FILE"),
         heartbeat_max_age_seconds=number("WATCHDOG_HEARTBEAT_MAX_AGE_SECONDS", 180) or 180,

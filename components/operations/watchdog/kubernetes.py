@@ -1,12 +1,15 @@
 """The Kubernetes mode: what a read-only ServiceAccount can see, through the API server.
 
 Stdlib only: urllib with the pod's token and the service account CA. The Role it needs (declared
-by the platform, see components.operations.describe.WATCHDOG_RBAC_RULES): get the worker
-Deployment and the backup/drill/offsite CronJobs, get and patch one ConfigMap holding the state.
+by the platform, see components.operations.alerting.rbac_rules): get the worker Deployment and
+the backup/drill/offsite CronJobs, get and patch one ConfigMap holding the state (two copies,
+stores.py). An API server that refuses, hangs or answers garbage fails the check that asked, never
+the pass; a ConfigMap that cannot be read or patched is the state store failing (passes.py).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import ssl
@@ -15,10 +18,12 @@ import urllib.request
 from datetime import datetime
 from typing import Any, Mapping, Optional
 
+from .checks import guarded, http_ok
 from .state import Result
+from .stores import StateError, newest
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
-STATE_KEY = "state"
+STATE_KEYS = ("state", "state-copy")
 
 
 class ApiError(Exception):
@@ -54,11 +59,16 @@ class KubernetesApi:
         request = urllib.request.Request(self.base_url + path, data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=15, context=self._context) as response:
-                return json.loads(response.read() or b"{}")
+                answer = json.loads(response.read() or b"{}")
         except urllib.error.HTTPError as error:
             raise ApiError(f"{method} {path}: HTTP {error.code}") from None
         except (urllib.error.URLError, OSError, ValueError) as error:
             raise ApiError(f"{method} {path}: {getattr(error, 'reason', error)}") from None
+        except http.client.HTTPException as error:
+            raise ApiError(f"{method} {path}: the answer is not HTTP ({type(error).__name__})") from None
+        if not isinstance(answer, dict):
+            raise ApiError(f"{method} {path}: the answer is not a JSON object")
+        return answer
 
     def namespaced(self, group_version: str, kind: str, name: str) -> str:
         prefix = "/api/v1" if group_version == "v1" else f"/apis/{group_version}"
@@ -104,11 +114,9 @@ def cronjob_result(cronjob: Mapping[str, Any], name: str, max_age_hours: int, no
 
 
 def kubernetes_checks(config, api: KubernetesApi, now: float) -> dict[str, Result]:
-    from .checks import http_ok
-
     results: dict[str, Result] = {}
     if config.health_url:
-        results["web"] = http_ok(config.health_url)
+        results["web"] = guarded(lambda: http_ok(config.health_url, config.check_timeout_seconds))
     if config.worker_deployment:
         results["worker"] = _guarded(lambda: deployment_ready(
             api.request("GET", api.namespaced("apps/v1", "deployments", config.worker_deployment)),
@@ -124,20 +132,29 @@ def _guarded(check) -> Result:
         return check()
     except ApiError as error:
         return Result(False, f"cannot read it from the API server: {error}")
+    except Exception as error:  # noqa: BLE001 - an object of an unexpected shape fails its check alone
+        return Result(False, f"cannot make sense of what the API server answered: {type(error).__name__}")
 
 
 class ConfigMapState:
-    """The once-per-transition state, in one ConfigMap the watchdog may get and patch."""
+    """The watchdog's state document (stores.py) in two keys of one ConfigMap it may get and patch."""
 
     def __init__(self, api: KubernetesApi, name: str):
-        self.api, self.path = api, api.namespaced("v1", "configmaps", name)
+        self.api, self.name = api, name
+        self.path = api.namespaced("v1", "configmaps", name)
 
     def load(self) -> dict:
-        data = (self.api.request("GET", self.path).get("data") or {}).get(STATE_KEY)
         try:
-            return json.loads(data) if data else {}
-        except ValueError:
-            return {}
+            data = self.api.request("GET", self.path).get("data") or {}
+            if not isinstance(data, dict):
+                raise ApiError("its data is not a map")
+        except ApiError as error:
+            raise StateError(f"ConfigMap {self.name}: {error}") from None
+        return newest(data.get(key) if isinstance(data.get(key), str) else None for key in STATE_KEYS)
 
     def save(self, state: dict) -> None:
-        self.api.request("PATCH", self.path, {"data": {STATE_KEY: json.dumps(state, sort_keys=True)}})
+        text = json.dumps(state, sort_keys=True)
+        try:
+            self.api.request("PATCH", self.path, {"data": {key: text for key in STATE_KEYS}})
+        except ApiError as error:
+            raise StateError(f"ConfigMap {self.name}: {error}") from None

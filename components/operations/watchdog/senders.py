@@ -1,11 +1,14 @@
 """Alert targets: a Telegram bot, a Slack-compatible webhook, email through the app's SMTP.
 
 Errors name the target and the reason but never the token, the webhook URL or the password:
-those are secrets, and the message ends up in container logs.
+those are secrets, and the message ends up in container logs. Whatever a target does (refuse,
+hang, answer something that is not HTTP or SMTP), sending to it raises SendError and nothing
+else: one bad target never stops the others.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import smtplib
 import ssl
@@ -24,7 +27,8 @@ class SendError(Exception):
     """A target refused or could not be reached; the text is safe to log."""
 
 
-def post_json(url: str, payload: dict, what: str, secrets: Sequence[str] = ()) -> bytes:
+def post_json(url: str, payload: dict, what: str, secrets: Sequence[str] = (),
+              timeout: float = TIMEOUT_SECONDS) -> bytes:
     request = urllib.request.Request(
         url,
         data=json.dumps(payload).encode(),
@@ -32,22 +36,28 @@ def post_json(url: str, payload: dict, what: str, secrets: Sequence[str] = ()) -
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.read()
     except urllib.error.HTTPError as error:
         raise SendError(f"{what}: HTTP {error.code}") from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise SendError(f"{what}: {type(reason).__name__}: {_without(str(reason), url, *secrets)}") from None
+    except http.client.HTTPException as error:
+        raise SendError(f"{what}: the answer is not HTTP ({type(error).__name__})") from None
+    except ValueError as error:
+        raise SendError(f"{what}: {type(error).__name__}: {_without(str(error), url, *secrets)}") from None
 
 
-def send_telegram(token: str, chat_id: str, text: str, api: str = TELEGRAM_API) -> None:
+def send_telegram(token: str, chat_id: str, text: str, api: str = TELEGRAM_API,
+                  timeout: float = TIMEOUT_SECONDS) -> None:
     """Bot API sendMessage; Telegram answers {"ok": true} when the message was accepted."""
     body = post_json(
         f"{api.rstrip('/')}/bot{token}/sendMessage",
         {"chat_id": chat_id, "text": text},
         "telegram",
         secrets=(token,),
+        timeout=timeout,
     )
     try:
         accepted = json.loads(body).get("ok") is True
@@ -57,10 +67,10 @@ def send_telegram(token: str, chat_id: str, text: str, api: str = TELEGRAM_API) 
         raise SendError("telegram: the Bot API did not accept the message")
 
 
-def send_webhook(url: str, text: str) -> None:
+def send_webhook(url: str, text: str, timeout: float = TIMEOUT_SECONDS) -> None:
     """Slack-compatible incoming webhook: a JSON object with `text` (Mattermost, Rocket.Chat,
     Discord's /slack endpoint and GlitchTip's own webhook format accept it)."""
-    post_json(url, {"text": text}, "webhook")
+    post_json(url, {"text": text}, "webhook", timeout=timeout)
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,7 @@ class Smtp:
 
 def send_email(
     smtp: Smtp, sender: str, recipients: Sequence[str], subject: str, text: str,
-    context: Optional[ssl.SSLContext] = None,
+    context: Optional[ssl.SSLContext] = None, timeout: float = TIMEOUT_SECONDS,
 ) -> None:
     message = EmailMessage()
     message["From"] = sender
@@ -107,9 +117,9 @@ def send_email(
     context = context or ssl.create_default_context()
     try:
         if smtp.implicit_tls:
-            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=TIMEOUT_SECONDS, context=context)
+            client = smtplib.SMTP_SSL(smtp.host, smtp.port, timeout=timeout, context=context)
         else:
-            client = smtplib.SMTP(smtp.host, smtp.port, timeout=TIMEOUT_SECONDS)
+            client = smtplib.SMTP(smtp.host, smtp.port, timeout=timeout)
         with client:
             if smtp.starttls:
                 client.starttls(context=context)
@@ -118,21 +128,32 @@ def send_email(
             client.send_message(message)
     except smtplib.SMTPException as error:
         raise SendError(f"email: {type(error).__name__}: {_without(str(error), smtp.password)}") from None
-    except OSError as error:
-        raise SendError(f"email: {type(error).__name__}: {error}") from None
+    except (OSError, ValueError, UnicodeError) as error:
+        raise SendError(f"email: {type(error).__name__}: {_without(str(error), smtp.password)}") from None
 
 
 Sender = Callable[[str], None]
 
 
+def send_one(send: Sender, text: str, name: str) -> Optional[str]:
+    """Sends `text` through one target; the error (safe to log), or None when it took it. An
+    error no sender foresaw is reported by its type only: its text might hold a secret URL."""
+    try:
+        send(text)
+    except SendError as error:
+        return str(error)
+    except Exception as error:  # noqa: BLE001 - a target must never stop the others
+        return f"{name}: unexpected {type(error).__name__}"
+    return None
+
+
 def deliver(text: str, senders: dict[str, Sender]) -> list[str]:
     """Sends `text` to every target; returns the errors (empty: all accepted it)."""
     errors = []
-    for send in senders.values():
-        try:
-            send(text)
-        except SendError as error:
-            errors.append(str(error))
+    for name, send in senders.items():
+        error = send_one(send, text, name)
+        if error:
+            errors.append(error)
     return errors
 
 
