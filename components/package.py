@@ -199,7 +199,7 @@ def config_shape(value: Any, typ: Any) -> Any:
     following the argument types; keys of free-form maps (env variables, volumes) stay as written."""
     typ = _unwrapped(typ)
     if typing.is_typeddict(typ) and isinstance(value, Mapping):
-        hints = typing.get_type_hints(typ)
+        hints = dict(typ.__annotations__)
         return {camel_case(k) if k in hints else k: config_shape(v, hints.get(k, Any)) for k, v in value.items()}
     origin, args = typing.get_origin(typ), typing.get_args(typ)
     if origin is list and isinstance(value, list):

@@ -155,3 +155,50 @@ def test_each_pulumi_yaml_description_is_the_arguments(key):
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"][key]
     assert declared["description"] == sync_descriptions.describe(SCHEMA, "", key), (
         f"Pulumi.yaml {key}: its description is components/arguments.py's; edit it there and run `{SYNC}`")
+
+
+def test_the_plugin_serves_that_schema_from_anywhere(tmp_path):
+    """package/__main__.py as Pulumi runs it (`python <plugin directory> <engine address>`, from the
+    consumer's directory): it finds the repository's components itself, serves gRPC and answers
+    GetSchema with the committed schema."""
+    import subprocess
+    import sys
+
+    import grpc
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+    plugin = subprocess.Popen([sys.executable, str(ROOT / "package"), "127.0.0.1:1"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        port = plugin.stdout.readline().strip()
+        assert port.isdigit(), plugin.stderr.read()
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = provider_pb2_grpc.ResourceProviderStub(channel)
+            served = stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60).schema
+            info = stub.GetPluginInfo(empty_pb2.Empty(), timeout=60)
+    finally:
+        plugin.kill()
+        plugin.wait(timeout=30)
+    assert json.loads(served) == json.loads((ROOT / "package" / "schema.json").read_text())
+    assert info.version == SCHEMA["version"]
+
+
+def test_python_names_are_the_configurations_and_free_form_keys_stay_as_written():
+    """ErrorTracking used in a Python program takes the arguments by their Python names."""
+    from components.arguments import ErrorTrackingArgs
+    from components.package import config_shape
+
+    args = {"admin_email": "ops@example.com",
+            "dsn_targets": [{"project": "api", "env_file": {"path": "/opt/api/.env", "host_key": "ssh-ed25519 A"}}],
+            "glitchtip": {"email_url": "smtp://h", "env": {"MY_SETTING_NAME": "1"}, "max_replicas": {"web": 2}},
+            "kubernetes": {"ingress": {"class_name": "nginx"}, "volume_sizes": {"postgres-data": 10},
+                           "autoscaling": {"web": {"min_replicas": 1}}},
+            "sentry": {"mail": {"from_": "sentry@example.com"}}}
+    assert config_shape(args, ErrorTrackingArgs) == {
+        "adminEmail": "ops@example.com",
+        "dsnTargets": [{"project": "api", "envFile": {"path": "/opt/api/.env", "hostKey": "ssh-ed25519 A"}}],
+        "glitchtip": {"emailUrl": "smtp://h", "env": {"MY_SETTING_NAME": "1"}, "maxReplicas": {"web": 2}},
+        "kubernetes": {"ingress": {"className": "nginx"}, "volumeSizes": {"postgres-data": 10},
+                       "autoscaling": {"web": {"minReplicas": 1}}},
+        "sentry": {"mail": {"from": "sentry@example.com"}}}
