@@ -106,10 +106,15 @@ def accepted(args: Callable[[], dict[str, Any]], options: Optional[pulumi.Resour
     declaring it: the provider's view of `args`, then the same validation."""
     from components.package import validated
 
-    with harness.own_event_loop() as loop:
-        try:
-            inputs = loop.run_until_complete(provider_view(args()))
-            return validated("accepted", inputs, options)[0]
-        finally:
-            # Outputs the checks made (the app's description) settle before their loop closes.
-            loop.run_until_complete(asyncio.gather(*asyncio.all_tasks(loop), return_exceptions=True))
+    previous = asyncio.get_event_loop_policy().get_event_loop()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        inputs = loop.run_until_complete(provider_view(args()))
+        return validated("accepted", inputs, options)[0]
+    finally:
+        # Outputs the checks made (the app's description) settle before their loop closes; the
+        # loop that was current stays current (Pulumi's test runner needs one).
+        loop.run_until_complete(asyncio.gather(*asyncio.all_tasks(loop), return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(previous if not previous.is_closed() else asyncio.new_event_loop())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -173,3 +174,12 @@ def test_two_components_in_one_stack_name_every_child_apart():
     first = construct(BASE_CONFIG, name="errors-a")
     second = construct({**BASE_CONFIG, "docker": {"namePrefix": "glitchtip-b", "port": 8001}}, name="errors-b")
     assert not {d.urn for d in first.declared} & {d.urn for d in second.declared}
+
+
+def test_sentry_on_docker_builds_from_the_repository_wherever_the_consumer_runs(pair):
+    """The consumer's program runs in its own directory: the build context is this repository's."""
+    _, component = pair
+    for build in component.of_type("docker:index/image:Image"):
+        context = Path(build.inputs["build"]["context"])
+        assert context.is_absolute() and (context / "Dockerfile").is_file()
+        assert build.inputs["build"]["dockerfile"] == str(context / "Dockerfile")
