@@ -22,7 +22,7 @@ from typing import Any, Mapping, Optional
 
 import pulumi
 from pulumi.errors import InputPropertiesError
-from pulumi.output import Unknown
+from pulumi.output import Unknown, contains_unknowns
 from pulumi.provider.experimental.component import ComponentProvider
 from pulumi.provider.experimental.util import camel_case
 from pulumi.provider.provider import ConstructResult
@@ -81,7 +81,7 @@ class Arguments:
     def _read(self, value: Any, path: str, secret: bool) -> Any:
         if isinstance(value, pulumi.Output):
             data = settled(value)
-            if data is None or not data.is_known or _has_unknowns(data.value):
+            if data is None or not data.is_known or contains_unknowns(data.value):
                 self.unknown[path] = value
                 return None
             return self._read(data.value, path, secret or data.is_secret)
@@ -115,12 +115,6 @@ def settled(output: pulumi.Output) -> Any:
     if data is None or not data.done() or data.cancelled() or data.exception() is not None:
         return None
     return data.result()
-
-
-def _has_unknowns(value: Any) -> bool:
-    from pulumi.output import contains_unknowns
-
-    return contains_unknowns(value)
 
 
 def _top(path: str) -> str:

@@ -17,8 +17,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pytest
 
-from components import package
-from tests import package_harness
+from components import configuration, package
+from tests import package_harness, test_secret_config
 from tests.harness import BASE_CONFIG, Deployment, deploy, is_wrapped_secret, plain_strings
 from tests.package_harness import NAME, construct, refused
 
@@ -48,11 +48,14 @@ def relative(deployment: Deployment, root: str) -> list[dict[str, Any]]:
         # Jobs are named after a hash of what they run, their labels included.
         return json.loads(re.sub(r"(?<=-)[0-9a-f]{8}\b", "<hash>", raw))
 
+    def provider(reference: str) -> str:
+        return names.get(reference.rsplit("::", 1)[0], reference)
+
     return sorted((json.dumps({
         "type": d.typ, "name": names[d.urn], "inputs": text(d.raw), "read": d.read, "id": d.resource_id,
-        "parent": names.get(d.parent, "<the consumer>"), "provider": names.get(d.provider.rsplit("::", 1)[0], d.provider),
+        "parent": names.get(d.parent, "<the consumer>"), "provider": provider(d.provider),
         "dependencies": sorted(names[u] for u in d.dependencies), "options": d.options,
-    }, sort_keys=True) for d in deployment.declared if d.typ != "error-tracking:index:ErrorTracking"))
+    }, sort_keys=True) for d in deployment.declared))
 
 
 def below(name: str, root: str) -> str:
@@ -105,6 +108,26 @@ def test_a_secret_argument_stays_secret_in_every_child_and_output():
     plain = construct({**BASE_CONFIG, **values}, url=values["url"])
     assert "zqurlzq" in "\n".join(s for d in plain.declared for s in plain_strings(d.raw))
     assert "url" not in plain.secret_outputs
+
+
+@pytest.mark.parametrize("platform", ["docker", "kubernetes"])
+def test_every_key_passed_as_a_secret_is_what_the_program_makes_of_it_set_as_one(platform):
+    """tests/test_secret_config.py's samples (a marker in every value of each key), every key at once:
+    passed as secret arguments they declare what the program declares with them set as secrets
+    (that test proves each key's values stay secret there), and no marker is ever in clear."""
+    samples: dict[str, Any] = {}
+    for key in configuration.top_level_keys():
+        # databaseUrl leaves no backup to copy off-site: the backup sample stands for the rest.
+        if key not in test_secret_config.NO_VALUES and key != "databaseUrl":
+            samples.update(test_secret_config.sample(key, "glitchtip", platform) or {})
+    config = {**BASE_CONFIG, **test_secret_config.everything_on("glitchtip", platform), **samples}
+    program = deploy(config, secret_keys=tuple(samples))
+    component = construct(lambda: {k: pulumi.Output.secret(v) if k in samples else v for k, v in config.items()},
+                          url=samples["url"])
+    assert relative(component, NAME) == relative(program, "error-tracking")
+    markers = [test_secret_config.marker(key) for key in samples]
+    assert all(test_secret_config.found(component, m, in_clear=False) for m in markers)
+    assert [m for m in markers if test_secret_config.found(component, m, in_clear=True)] == []
 
 
 def test_a_credential_passed_in_clear_is_refused_and_as_a_secret_accepted():
