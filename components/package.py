@@ -46,12 +46,14 @@ PROVIDER_SETTINGS = {"docker": ("sshOpts",), "kubernetes": ("kubeconfig", "conte
 class ArgumentsError(InputPropertiesError):
     """Every problem with the arguments, each named by its path, before any resource.
 
-    No per-property details on purpose: the engine would print each one's value beside it, and a
-    value is never echoed (it may be a credential passed in clear)."""
+    An empty list of per-property details on purpose: the engine would print each property's value
+    beside it, and a value is never echoed (it may be a credential passed in clear); without any
+    list the provider server fails to build its answer (pulumi 3.272: no trailing metadata)."""
 
     def __init__(self, name: str, problems: list[str]):
         self.problems = problems
-        super().__init__(f'invalid arguments for ErrorTracking "{name}":\n' + "\n".join(f"  - {p}" for p in problems))
+        super().__init__(f'invalid arguments for ErrorTracking "{name}":\n' + "\n".join(f"  - {p}" for p in problems),
+                         errors=[])
 
 
 def argument_advice(path: str) -> str:

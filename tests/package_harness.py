@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 import pulumi
 from pulumi.provider.server import ProviderServicer
-from pulumi.runtime import rpc, settings
+from pulumi.runtime import proto, rpc, settings
 from pulumi.runtime.proto import resource_pb2
 
 from components.package import Provider
@@ -52,12 +52,19 @@ async def provider_view(args: dict[str, Any]) -> dict[str, Any]:
     return await ProviderServicer._construct_inputs(struct, _NoDependencies())
 
 
+async def provider_options(providers: dict[str, pulumi.ProviderResource]) -> pulumi.ResourceOptions:
+    """The `providers` resource option as the engine sends it (package -> `urn::id`) and the provider
+    server turns it into options (a provider the plugin has not imported is a reference only)."""
+    refs = {package: f"{await p.urn.future()}::{await p.id.future()}" for package, p in providers.items()}
+    return ProviderServicer._construct_options(proto.ConstructRequest(providers=refs))
+
+
 def construct(args: dict[str, Any] | Callable[[], dict[str, Any]], *, name: str = NAME, preview: bool = False,
-              options: Optional[Callable[[], pulumi.ResourceOptions]] = None, url: Optional[str] = None,
-              before: Optional[Callable[[], Any]] = None) -> harness.Deployment:
+              providers: Optional[Callable[[], dict[str, pulumi.ProviderResource]]] = None,
+              url: Optional[str] = None, before: Optional[Callable[[], Any]] = None) -> harness.Deployment:
     """A consumer program that creates one ErrorTracking through the provider; `args` (or a function
-    making them, for Outputs), `options` (a function: its providers are made in the program),
-    `before`: resources the consumer declares first. The component's outputs are reported."""
+    making them, for Outputs), `providers` (a function: they are made in the program), `before`:
+    resources the consumer declares first. The component's outputs are reported."""
     provider = Provider()
 
     def program() -> asyncio.Future:
@@ -67,7 +74,8 @@ def construct(args: dict[str, Any] | Callable[[], dict[str, Any]], *, name: str 
 
         async def state() -> dict[str, Any]:
             inputs = await provider_view(given)
-            return provider.construct(name, TYPE, inputs, options() if options else pulumi.ResourceOptions()).state
+            options = await provider_options(providers() if providers else {})
+            return provider.construct(name, TYPE, inputs, options).state
 
         return asyncio.ensure_future(state())
 
@@ -101,7 +109,7 @@ def refused(args: dict[str, Any] | Callable[[], dict[str, Any]], **kwargs: Any) 
     raise AssertionError("the arguments were accepted")
 
 
-def accepted(args: Callable[[], dict[str, Any]], options: Optional[pulumi.ResourceOptions] = None) -> Any:
+def accepted(args: Callable[[], dict[str, Any]]) -> Any:
     """The settings construct would declare the stack from (it refuses with ArgumentsError), without
     declaring it: the provider's view of `args`, then the same validation."""
     from components.package import validated
@@ -111,7 +119,7 @@ def accepted(args: Callable[[], dict[str, Any]], options: Optional[pulumi.Resour
     asyncio.set_event_loop(loop)
     try:
         inputs = loop.run_until_complete(provider_view(args()))
-        return validated("accepted", inputs, options)[0]
+        return validated("accepted", inputs, None)[0]
     finally:
         # Outputs the checks made (the app's description) settle before their loop closes; the
         # loop that was current stays current (Pulumi's test runner needs one).

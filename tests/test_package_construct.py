@@ -175,12 +175,13 @@ def test_a_kubernetes_provider_passed_in_decides_the_cluster_for_every_child():
         cluster["provider"] = k8s.Provider("their-cluster", enable_server_side_apply=True,
                                            enable_config_map_mutable=True, enable_secret_mutable=True)
 
-    deployment = construct(config, before=before,
-                           options=lambda: pulumi.ResourceOptions(providers=[cluster["provider"]]))
+    deployment = construct(config, before=before, providers=lambda: {"kubernetes": cluster["provider"]})
     [theirs] = deployment.of_type("pulumi:providers:kubernetes")
     assert theirs.name == "their-cluster"
     used = {d.provider.rsplit("::", 1)[0] for d in deployment.k8s() if not d.read}
     assert used == {theirs.urn}
+    # Their provider has no default namespace: every namespaced object names its own.
+    assert [d.name for d in deployment.k8s() if d.kind != "Namespace" and not d.inputs["metadata"].get("namespace")] == []
 
 
 def test_a_provider_setting_beside_a_provider_passed_in_is_refused():
@@ -188,7 +189,7 @@ def test_a_provider_setting_beside_a_provider_passed_in_is_refused():
     config["kubernetes"] = {**CLUSTER, "context": "prod"}
     cluster: dict[str, Any] = {}
     found = refused(config, before=lambda: cluster.setdefault("p", k8s.Provider("their-cluster")),
-                    options=lambda: pulumi.ResourceOptions(providers={"kubernetes": cluster["p"]}))
+                    providers=lambda: {"kubernetes": cluster["p"]})
     assert found == ["kubernetes.context: is not used: the kubernetes provider passed in the `providers` option "
                      "decides it; set it on that provider"]
 

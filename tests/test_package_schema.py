@@ -159,13 +159,14 @@ def test_each_pulumi_yaml_description_is_the_arguments(key):
 
 def test_the_plugin_serves_that_schema_from_anywhere(tmp_path):
     """package/__main__.py as Pulumi runs it (`python <plugin directory> <engine address>`, from the
-    consumer's directory): it finds the repository's components itself, serves gRPC and answers
-    GetSchema with the committed schema."""
+    consumer's directory): it finds the repository's components itself, serves gRPC, answers
+    GetSchema with the committed schema, and refuses bad arguments to Construct as the engine shows
+    them: every problem by its argument's path, no traceback, no value of a credential."""
     import subprocess
     import sys
 
     import grpc
-    from google.protobuf import empty_pb2
+    from google.protobuf import empty_pb2, struct_pb2
     from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
     plugin = subprocess.Popen([sys.executable, str(ROOT / "package"), "127.0.0.1:1"], cwd=tmp_path,
@@ -177,11 +178,25 @@ def test_the_plugin_serves_that_schema_from_anywhere(tmp_path):
             stub = provider_pb2_grpc.ResourceProviderStub(channel)
             served = stub.GetSchema(provider_pb2.GetSchemaRequest(version=0), timeout=60).schema
             info = stub.GetPluginInfo(empty_pb2.Empty(), timeout=60)
+            # Bad arguments are refused before anything is registered (so no engine is needed here).
+            inputs = struct_pb2.Struct()
+            inputs.update({**BASE_CONFIG, "url": "https://errors.example.com/tracker",
+                           "glitchtip": {"emailUrl": "smtp://mailer:Pw-never-echoed-7@smtp.example.com"}})
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.Construct(provider_pb2.ConstructRequest(project="shop", stack="dev", type=TYPE, name="errors",
+                                                             inputs=inputs), timeout=60)
     finally:
         plugin.kill()
         plugin.wait(timeout=30)
     assert json.loads(served) == json.loads((ROOT / "package" / "schema.json").read_text())
     assert info.version == SCHEMA["version"]
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert refused.value.details() == (
+        'invalid arguments for ErrorTracking "errors":\n  - glitchtip.emailUrl: holds an SMTP URL with a password in it '
+        "and is not passed as a secret (it would sit in clear in the stack's state); pass it as one, e.g. "
+        "`pulumi.secret(...)` for `glitchtip.emailUrl`\n  - url: must not have a path: the tracker is served at the "
+        "root of its host (Sentry does not serve under a sub-path and GlitchTip's frontend ignores one); give it a "
+        'host of its own, like https://errors.example.com, got "https://errors.example.com/tracker"')
 
 
 def test_python_names_are_the_configurations_and_free_form_keys_stay_as_written():
