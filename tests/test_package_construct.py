@@ -194,6 +194,12 @@ def test_a_provider_setting_beside_a_provider_passed_in_is_refused():
                      "decides it; set it on that provider"]
 
 
+def test_a_resource_where_a_value_belongs_is_refused_by_its_argument():
+    """A resource reference (a YAML program can pass one anywhere) is no setting's value."""
+    found = refused(lambda: {**BASE_CONFIG, "organization": k8s.core.v1.Namespace("shop")}, name="resource")
+    assert found == ["organization: is a resource; pass providers in the `providers` resource option, values here"]
+
+
 def test_two_components_in_one_stack_name_every_child_apart():
     first = construct(BASE_CONFIG, name="errors-a")
     second = construct({**BASE_CONFIG, "docker": {"namePrefix": "glitchtip-b", "port": 8001}}, name="errors-b")
