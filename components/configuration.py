@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
 from components import apps, deploy_check, platforms
@@ -22,6 +22,7 @@ from components.validation import (
     Problems,
     Section,
     base_url_problem,
+    config_advice,
     credential_problems,
     email_problem,
 )
@@ -61,13 +62,16 @@ def project_config(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def load(values: Mapping[str, Any], secret_keys: frozenset[str] = frozenset(),
-         plain_paths: Optional[frozenset[str]] = None) -> StackSettings:
+         plain_paths: Optional[frozenset[str]] = None,
+         secret_advice: Callable[[str], str] = config_advice) -> StackSettings:
     """Validate the stack's configuration; raises ConfigError naming every problem.
 
     `secret_keys`: the top-level keys holding a value set with `--secret`; `plain_paths`: the dotted
-    paths the stack's file keeps in clear, when it could be read (components.program)."""
+    paths the stack's file keeps in clear, when it could be read (components.program). The package
+    (components.package) passes its arguments here the same way, with `secret_advice` saying how
+    an argument is made a secret."""
     problems = Problems()
-    problems.items.extend(credential_problems(values, frozenset(secret_keys), plain_paths))
+    problems.items.extend(credential_problems(values, frozenset(secret_keys), plain_paths, secret_advice))
     top = Section(dict(values), PROJECT, problems, secret_keys=frozenset(secret_keys))
     app = top.string("app", "glitchtip", choices=apps.names())
     platform = top.string("platform", "docker", choices=platforms.names())

@@ -45,6 +45,11 @@ class PlatformArgs:
     protect: bool = False
     # The operator set `url` as a secret: objects that carry it (an Ingress) keep it secret.
     url_secret: bool = False
+    # The platform's provider (a pulumi_docker or pulumi_kubernetes Provider) when the caller has
+    # one (the package's `providers` option): used instead of the one the platform would make.
+    provider: Optional[pulumi.ProviderResource] = None
+    # Where a relative ImageBuild.context is, when not in the directory Pulumi runs the program in.
+    build_root: Optional[str] = None
 
 
 class Platform(Protocol):

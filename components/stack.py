@@ -27,16 +27,23 @@ def preflight(settings: StackSettings) -> None:
 class ErrorTracking(pulumi.ComponentResource):
     """Parent of everything: app (secrets + description) -> platform (resources) -> DSN sinks."""
 
-    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, settings: StackSettings, opts: Optional[pulumi.ResourceOptions] = None, *,
+                 child_prefix: str = "", provider: Optional[pulumi.ProviderResource] = None,
+                 build_root: Optional[str] = None):
+        """`child_prefix` starts the names of the app and the platform (the Python program: none, so
+        that its stacks keep every URN; the package: the component's own name, so that two of them
+        in one stack never collide); `provider`: the platform's provider, passed in instead of made;
+        `build_root`: where the images the platform builds are described (components.package)."""
         super().__init__(TYPE, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         # The app bootstraps the check's project too; only the operator's projects go further.
         bootstrapped = dataclasses.replace(settings, projects=settings.bootstrapped_projects)
-        self.app = apps.get(settings.app).create(settings.app, bootstrapped, child)
+        self.app = apps.get(settings.app).create(f"{child_prefix}{settings.app}", bootstrapped, child)
         self.platform = platforms.get(settings.platform).create(
-            f"{settings.app}-{settings.platform}",
+            f"{child_prefix}{settings.app}-{settings.platform}",
             PlatformArgs(spec=self.app.spec, settings=settings.platform_settings, url=settings.url,
-                         protect=settings.protect, url_secret=settings.is_secret("url")),
+                         protect=settings.protect, url_secret=settings.is_secret("url"), provider=provider,
+                         build_root=build_root),
             child,
         )
 

@@ -347,13 +347,21 @@ def secret_command(path: str) -> str:
     return f"pulumi config set --secret --path '{path}' <value>"
 
 
+def config_advice(path: str) -> str:
+    """What to do about a credential in clear, said to an operator of the program's configuration."""
+    return (f"is not set as a secret (it would sit in clear in the stack's file); set it with "
+            f"`{secret_command(path)}`")
+
+
 def credential_problems(values: Mapping[str, Any], secret_keys: frozenset[str],
-                        plain_paths: Optional[frozenset[str]] = None) -> list[str]:
+                        plain_paths: Optional[frozenset[str]] = None,
+                        advice: Callable[[str], str] = config_advice) -> list[str]:
     """Every credential in `values` that is not set as a secret, by its full name; never its value.
 
     Pulumi tells a program only which top-level keys hold a secret somewhere below them, so that
     is checked first. When the stack's file is readable, `plain_paths` names the values it keeps
     in clear, which also catches a plaintext password beside another value set as a secret.
+    `advice` says how to mark one as a secret where the values come from (config, or arguments).
     """
     problems = []
     for credential in CREDENTIALS:
@@ -363,8 +371,5 @@ def credential_problems(values: Mapping[str, Any], secret_keys: frozenset[str],
             top = path.split(".", 1)[0]
             in_clear = top not in secret_keys or (plain_paths is not None and path in plain_paths)
             if in_clear:
-                problems.append(
-                    f"{PROJECT}:{path}: holds {credential.what} and is not set as a secret (it would sit in "
-                    f"clear in the stack's file); set it with `{secret_command(path)}`"
-                )
+                problems.append(f"{PROJECT}:{path}: holds {credential.what} and {advice(path)}")
     return problems

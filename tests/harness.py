@@ -133,12 +133,16 @@ def fake_glitchtip_report(env: dict[str, str], url: str) -> str:
 def built_image_id(inputs: dict) -> str:
     """A local build's image ID as the Docker provider reports it (`repoDigest` of an image that is
     not pushed): it follows what the build reads, the build context's files (relative to the
-    project root, where Pulumi runs the program) and the build's own arguments."""
+    project root, where Pulumi runs the program, or absolute) and the build's own arguments, not
+    where the context lies."""
     build = inputs["build"]
-    digest = hashlib.sha256(json.dumps({k: v for k, v in build.items() if k != "context"}, sort_keys=True).encode())
-    for path in sorted(pathlib.Path(build["context"]).rglob("*")):
+    context = pathlib.Path(build["context"])
+    what = {k: v for k, v in build.items() if k not in ("context", "dockerfile")}
+    what["dockerfile"] = pathlib.PurePosixPath(build["dockerfile"]).relative_to(context.as_posix()).as_posix()
+    digest = hashlib.sha256(json.dumps(what, sort_keys=True).encode())
+    for path in sorted(context.rglob("*")):
         if path.is_file():
-            digest.update(path.as_posix().encode() + b"\0" + path.read_bytes())
+            digest.update(path.relative_to(context).as_posix().encode() + b"\0" + path.read_bytes())
     return f"sha256:{digest.hexdigest()}"
 
 

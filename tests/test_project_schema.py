@@ -38,7 +38,8 @@ def schema_path() -> Path:
     return Path(os.environ.get("PULUMI_PROJECT_SCHEMA", default))
 
 
-@pytest.mark.parametrize("project_file", ["Pulumi.yaml", "examples/app-stack/Pulumi.yaml"])
+@pytest.mark.parametrize("project_file", ["Pulumi.yaml", "examples/app-stack/Pulumi.yaml",
+                                          "examples/typescript-app/Pulumi.yaml"])
 def test_project_files_follow_pulumis_project_schema(project_file):
     path = schema_path()
     if not path.is_file():

@@ -165,7 +165,7 @@ def edge_required(section: str) -> bool:
     return any(p.startswith("error-tracking:kubernetes.ingress.controllerNamespace: is required (or "
                             "ingress.sourceCidrs)") for p in refused.value.problems)
 # Keys standing for several (`replicas.<web|worker>`): the members the program has.
-MEMBERS = {"replicas.<web|worker>": "replicas", "maxReplicas.<...>": "max_replicas",
+MEMBERS = {"replicas.<web|worker>": "replicas", "maxReplicas.<web|worker>": "max_replicas",
            "autoscaling.<service>": "autoscaling", "egress.<name>": "egress"}
 
 

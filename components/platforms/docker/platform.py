@@ -32,8 +32,9 @@ class DockerPlatform(pulumi.ComponentResource):
         self.spec: AppSpec = args.spec.for_platform("docker")
         self.settings: DockerSettings = args.settings
         self.prefix = self.settings.name_prefix or self.spec.name
+        self.build_root = args.build_root
         hidden = pulumi.Output.secret if self.settings.secret else (lambda value: value)
-        self.provider = docker.Provider(
+        self.provider = args.provider or docker.Provider(
             f"{name}-engine",
             host=hidden(self.settings.host),
             ssh_opts=hidden(list(self.settings.ssh_opts)) if self.settings.ssh_opts else None,
@@ -134,13 +135,14 @@ class DockerPlatform(pulumi.ComponentResource):
         The provider hashes the context (the Dockerfile and anything beside it) with the build
         args and rebuilds only when they change; containers run the resulting image ID, so a
         rebuild replaces them and an unchanged build touches nothing."""
+        # Relative paths are the project directory's, where Pulumi runs the program (or build_root).
+        context = posixpath.join(self.build_root, build.context) if self.build_root else build.context
         return docker.Image(
             f"{self._name}-build-{_label(build.reference)}",
             image_name=build.reference,
             build=docker.DockerBuildArgs(
-                context=build.context,
-                # Relative paths are the project directory's, where Pulumi runs the program.
-                dockerfile=posixpath.join(build.context, build.dockerfile),
+                context=context,
+                dockerfile=posixpath.join(context, build.dockerfile),
                 args=dict(build.args),
                 platform=build.platform,
             ),

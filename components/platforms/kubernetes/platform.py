@@ -36,7 +36,8 @@ class KubernetesPlatform(pulumi.ComponentResource):
         if not isinstance(settings, KubernetesSettings):
             raise TypeError("the kubernetes platform needs KubernetesSettings (parse_settings' result)")
         spec = args.spec.for_platform("kubernetes")
-        self.provider = k8s.Provider(
+        # A provider passed in (the package's `providers` option) decides the cluster instead.
+        self.provider = args.provider or k8s.Provider(
             f"{name}-provider",
             kubeconfig=pulumi.Output.secret(settings.kubeconfig) if settings.kubeconfig else None,
             # The `kubernetes` section set as a secret keeps which cluster it names secret too.
