@@ -156,7 +156,9 @@ class Alerts(TypedDict, total=False):
     backup_max_age_hours: pulumi.Input[int]
     "alert when the newest backup is older, default `26`"
     fail_after: pulumi.Input[int]
-    "alert once a check failed this many times in a row, default `3`"
+    "alert once a check failed this many times within its last `failWindow` checks, default `3`"
+    fail_window: pulumi.Input[int]
+    "how many of a check's last runs `failAfter` counts, from `failAfter` to 60, default `2 × failAfter − 1` (5)"
     heartbeat_max_age_seconds: pulumi.Input[int]
     "the worker's heartbeat may be this old"
     interval_seconds: pulumi.Input[int]
