@@ -1,6 +1,6 @@
-"""Writes what components/arguments.py says of each setting wherever it is repeated.
+"""Writes what components/arguments/ says of each setting wherever it is repeated.
 
-One meaning per setting, written once (components/arguments.py, read by Pulumi's schema analyzer),
+One meaning per setting, written once (components/arguments/, read by Pulumi's schema analyzer),
 copied here into: the package's schema snapshot (package/schema.json), the meaning column of the
 README's configuration tables, and the `description` of each key in Pulumi.yaml's config block.
 Run it after changing a meaning, an argument or the package: `python3 scripts/sync_descriptions.py`
@@ -45,7 +45,7 @@ def describe(spec: dict[str, Any], section: str, key: str) -> str:
     prop: dict[str, Any] = {}
     for part in parts:
         if part not in properties:
-            raise KeyError(f"{section or '(top)'}.{key}: no argument {part!r} in components/arguments.py")
+            raise KeyError(f"{section or '(top)'}.{key}: no argument {part!r} in components/arguments/")
         prop = properties[part]
         ref = prop.get("$ref") or (prop.get("additionalProperties") or {}).get("$ref") or ""
         if ref.startswith("#/types/"):

@@ -141,7 +141,7 @@ def test_each_readme_table_row_says_what_the_argument_says(section, key):
     rows = {(s, k): meaning for _, s, k, _, meaning in
             sync_descriptions.readme_rows((ROOT / "README.md").read_text())}
     assert rows[section, key] == sync_descriptions.describe(SCHEMA, section, key), (
-        f"README {section or 'top'}.{key}: its meaning is components/arguments.py's; edit it there and run `{SYNC}`")
+        f"README {section or 'top'}.{key}: its meaning is components/arguments/'s; edit it there and run `{SYNC}`")
 
 
 def test_the_readme_tables_are_read_and_have_a_row_per_top_level_key():
@@ -154,7 +154,7 @@ def test_the_readme_tables_are_read_and_have_a_row_per_top_level_key():
 def test_each_pulumi_yaml_description_is_the_arguments(key):
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"][key]
     assert declared["description"] == sync_descriptions.describe(SCHEMA, "", key), (
-        f"Pulumi.yaml {key}: its description is components/arguments.py's; edit it there and run `{SYNC}`")
+        f"Pulumi.yaml {key}: its description is components/arguments/'s; edit it there and run `{SYNC}`")
 
 
 def test_the_plugin_serves_that_schema_from_anywhere(tmp_path):

@@ -134,10 +134,9 @@ def test_an_unchanged_build_keeps_its_image_and_a_new_release_or_dockerfile_buil
     context = tmp_path / "sentry-nodestore"
     shutil.copytree(DOCKERFILE.parent, context)
     monkeypatch.setattr(storage, "NODESTORE_CONTEXT", str(context))
-    same = deploy(SENTRY, fresh=True)
     (context / "Dockerfile").write_text(DOCKERFILE.read_text().replace("47e1f94e", "00000000"))
     edited = deploy(SENTRY, fresh=True)
-    assert running(same)["web"].inputs["image"] != running(edited)["web"].inputs["image"]
+    assert running(first)["web"].inputs["image"] != running(edited)["web"].inputs["image"]
 
 
 def test_a_host_that_cannot_build_keeps_the_postgres_node_store_and_the_published_image():
