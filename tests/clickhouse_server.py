@@ -144,3 +144,22 @@ def client_env(server: Server, bin_dir: Path) -> dict[str, str]:
         "PAIR_POSTGRES": "postgres", "SET_NAME": "sentry", "APP_VERSION": "26.8.0",
         "PAIR_GRACE_SECONDS": "1", "PAIR_WAIT_MINUTES": "1",
     }
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One embedded server for a test module (chdb allows one per process), closed when the module is done."""
+    root = tmp_path_factory.mktemp("clickhouse")
+    server = started(root)
+    yield server
+    stopped(server, root)
+
+
+@pytest.fixture
+def ch(server, tmp_path):
+    """The module's server seeded afresh, refusing nothing, with the stand-in client on PATH for this test."""
+    server.seed()
+    server.seen.clear()
+    server.refuse = ()
+    server.env = client_env(server, tmp_path / "bin")
+    return server

@@ -15,6 +15,7 @@ import pytest
 from components.operations import describe
 from components.operations.watchdog import checks
 from tests.fault_tools import fill, plant, set_age, small_filesystem, stamp
+from tests.test_operations_offsite import site  # noqa: F401 (the fixture: a backups volume and a bucket)
 
 SCRIPTS = Path(describe.__file__).parent / "scripts"
 pytestmark = pytest.mark.skipif(shutil.which("rclone") is None, reason="rclone is not installed: apt-get install rclone")
@@ -46,14 +47,6 @@ def unreachable_s3() -> dict[str, str]:
 def healthy(backups: Path) -> bool:
     return subprocess.run([*SHELL, str(SCRIPTS / "health.sh"), "result", "offsite", "26"],
                           env={"PATH": os.environ["PATH"], "BACKUP_DIR": str(backups)}).returncode == 0
-
-
-@pytest.fixture
-def site(tmp_path):
-    backups, bucket = tmp_path / "backups", tmp_path / "bucket"
-    backups.mkdir()
-    bucket.mkdir()
-    return backups, bucket
 
 
 def test_a_failure_on_a_full_volume_is_still_recorded_and_alerted(tmp_path):

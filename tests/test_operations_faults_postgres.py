@@ -16,27 +16,12 @@ import pytest
 
 from components.operations import describe
 from tests.fault_tools import holding_lock, plant, recording, set_age, stamp, tool
-from tests.postgres_cluster import Cluster, backups_directory, needs_postgres, running_cluster
-from tests.test_operations_postgres import FINGERPRINT, ORGANIZATION, PROJECTS, SEED
+from tests.postgres_cluster import Cluster, needs_postgres
+# The seeded GlitchTip database and a backups volume, as the drill tests set them up (a cluster of this module's own).
+from tests.test_operations_postgres import FINGERPRINT, ORGANIZATION, PROJECTS, backups, cluster  # noqa: F401
 
 SCRIPTS = Path(describe.__file__).parent / "scripts"
 pytestmark = needs_postgres
-PASSWORD = "faults-test-password"
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with running_cluster(PASSWORD) as cluster:
-        cluster.sql("CREATE DATABASE glitchtip", "postgres")
-        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"], input=SEED, text=True,
-                       env=cluster.env(cluster.root), check=True, capture_output=True)
-        yield cluster
-
-
-@pytest.fixture
-def backups(tmp_path):
-    return backups_directory(tmp_path)
-
 
 @pytest.fixture
 def live(cluster):

@@ -14,26 +14,10 @@ from pathlib import Path
 import pytest
 
 from components.operations import describe
-from tests.clickhouse_server import DATABASE, client_env, started, stopped
+from tests.clickhouse_server import DATABASE, ch, server  # noqa: F401 (the fixtures)
 from tests.fault_tools import plant, set_age, stamp, tool
 
 SCRIPTS = Path(describe.__file__).parent / "scripts"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    root = tmp_path_factory.mktemp("clickhouse-faults")
-    server = started(root)
-    yield server
-    stopped(server, root)
-
-
-@pytest.fixture
-def ch(server, tmp_path):
-    server.seed()
-    server.refuse = ()
-    server.env = client_env(server, tmp_path / "bin")
-    return server
 
 
 def run(server, script: str, *args: str, **env: str) -> subprocess.CompletedProcess:
