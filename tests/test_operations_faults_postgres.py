@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -288,7 +287,7 @@ def test_a_dump_of_the_same_second_is_never_overwritten(cluster, backups):
     assert len(daily(backups)) == 3
 
 
-def test_a_second_backup_waits_for_the_first_or_stops_saying_who_holds_the_lock(cluster, backups):
+def test_a_second_backup_waits_for_the_first_or_stops_saying_who_holds_the_lock(cluster, backups, tmp_path):
     lock = backups / ".lock-glitchtip"
     with holding_lock(lock, "backup.sh (pid 41) since 2026-11-01T03:00:00Z"):
         stopped = run(cluster, backups, "backup.sh", LOCK_WAIT_SECONDS="1")
@@ -296,17 +295,16 @@ def test_a_second_backup_waits_for_the_first_or_stops_saying_who_holds_the_lock(
     assert "another backup of glitchtip still holds" in stopped.stderr and "pid 41" in stopped.stderr
     assert daily(backups) == []
 
-    def release_soon(done=threading.Event()):
-        with holding_lock(lock, "backup.sh (pid 42)"):
-            done.set()
-            time.sleep(0.5)
-    holder = threading.Thread(target=release_soon)
-    holder.start()
-    time.sleep(0.1)
-    waited = run(cluster, backups, "backup.sh", LOCK_WAIT_SECONDS="30")
-    holder.join()
-    assert waited.returncode == 0, waited.stderr
-    assert "another backup of glitchtip is running (backup.sh (pid 42))" in waited.stderr
+    # The first run ends only once the second has said it waits: no sleep decides the order.
+    said = tmp_path / "second.stderr"
+    with holding_lock(lock, "backup.sh (pid 42)"), open(said, "w") as stderr:
+        second = subprocess.Popen(["sh", str(SCRIPTS / "backup.sh")], env=cluster.env(backups, LOCK_WAIT_SECONDS="30"),
+                                  stdout=subprocess.DEVNULL, stderr=stderr)
+        deadline = time.monotonic() + 30
+        while "is running" not in said.read_text() and second.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert second.wait(timeout=60) == 0, said.read_text()
+    assert "another backup of glitchtip is running (backup.sh (pid 42))" in said.read_text()
     assert len(daily(backups)) == 1
 
 
