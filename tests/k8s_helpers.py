@@ -43,7 +43,9 @@ from components.spec import (
     Volume,
 )
 from components.validation import Problems, Section
-from tests.harness import Declared, Deployment, Mocks, plain_strings, run
+from tests.harness import Declared, Deployment, run
+from tests.mock_providers import Mocks
+from tests.secret_values import plain_strings
 
 IMAGE = "example/app:1.0.0"
 INSTANCE = "et"

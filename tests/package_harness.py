@@ -23,6 +23,7 @@ from pulumi.runtime.proto import resource_pb2
 from components.package import Provider
 from components.stack import TYPE
 from tests import harness
+from tests.mock_providers import Mocks
 
 NAME = "tracker"
 OUTPUT_VALUES = resource_pb2.RESOURCE_MONITOR_FEATURE_OUTPUT_VALUES
@@ -90,7 +91,7 @@ def construct(args: dict[str, Any] | Callable[[], dict[str, Any]], *, name: str 
 
     given_url = args.get("url") if isinstance(args, dict) else None
     plain_url = url or (given_url if isinstance(given_url, str) else harness.BASE_CONFIG["url"])
-    return harness.run(program, preview=preview, mocks=harness.Mocks(plain_url, preview=preview), outputs=outputs)
+    return harness.run(program, preview=preview, mocks=Mocks(plain_url, preview=preview), outputs=outputs)
 
 
 def refused(args: dict[str, Any] | Callable[[], dict[str, Any]], **kwargs: Any) -> list[str]:

@@ -28,7 +28,8 @@ from components.spec import (
     Volume,
 )
 from components.validation import Problems, Section
-from tests.harness import env_of, plain_strings, run
+from tests.harness import env_of, run
+from tests.secret_values import plain_strings
 
 SMALL = Resources(memory_mb=64, cpu=0.1)
 SECRET = "pl41n-s3cret"

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from policy.error_tracking_policy import POLICIES
-from tests import harness
+from tests import secret_values
 from tests.test_policy_pack import violations
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "app-stack"
@@ -62,14 +62,14 @@ def test_the_docker_variant_reads_the_dsn_by_stack_reference_and_keeps_it_secret
     assert only(mocks, "pulumi:pulumi:StackReference").inputs["name"] == "organization/error-tracking/prod"
     container = only(mocks, "docker:index/container:Container")
     envs = container.inputs["envs"]
-    assert harness.is_wrapped_secret(envs), "the DSN reached the container's env in plain text"
-    assert harness.unwrap(envs) == [f"SENTRY_DSN={DSNS['api']}"]
+    assert secret_values.is_wrapped_secret(envs), "the DSN reached the container's env in plain text"
+    assert secret_values.unwrap(envs) == [f"SENTRY_DSN={DSNS['api']}"]
     assert container.inputs["image"] == IMAGE
 
 
 def test_the_configured_project_decides_which_dsn_the_application_gets():
     container = only(run_example(image=IMAGE, project="web"), "docker:index/container:Container")
-    assert harness.unwrap(container.inputs["envs"]) == [f"SENTRY_DSN={DSNS['web']}"]
+    assert secret_values.unwrap(container.inputs["envs"]) == [f"SENTRY_DSN={DSNS['web']}"]
 
 
 def test_the_kubernetes_variant_reads_the_delivered_secret_and_never_the_value():
@@ -88,7 +88,7 @@ def test_the_example_keeps_the_policy_packs_promises(platform):
     found: list[str] = []
     for resource in mocks.created:
         for policy in POLICIES:
-            found += violations(policy, resource.typ, harness.unwrap(resource.inputs), name=resource.name)
+            found += violations(policy, resource.typ, secret_values.unwrap(resource.inputs), name=resource.name)
     assert found == []
 
 
@@ -97,5 +97,5 @@ def test_without_settings_the_example_uses_the_defaults_its_pulumi_yaml_declares
     mocks = run_example(image=IMAGE)
     assert only(mocks, "pulumi:pulumi:StackReference").inputs["name"] == declared["trackerStack"]["default"]
     container = only(mocks, "docker:index/container:Container")
-    assert harness.unwrap(container.inputs["envs"]) == [f"SENTRY_DSN={DSNS[declared['project']['default']]}"]
+    assert secret_values.unwrap(container.inputs["envs"]) == [f"SENTRY_DSN={DSNS[declared['project']['default']]}"]
     assert declared["platform"]["default"] == "docker" and "default" not in declared["image"]

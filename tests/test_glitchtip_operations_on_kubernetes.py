@@ -3,7 +3,8 @@ watchdog as a CronJob reading exactly what it watches through a read-only servic
 
 import pytest
 
-from tests.harness import deploy, plain_strings
+from tests.harness import deploy
+from tests.secret_values import plain_strings
 from tests.k8s_helpers import SCHEMA_VERSIONS, schema_problems
 
 BOT_TOKEN = "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAA"

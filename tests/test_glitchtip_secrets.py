@@ -8,7 +8,8 @@ import re
 
 import pytest
 
-from tests.harness import deploy, env_of, plain_strings
+from tests.harness import deploy, env_of
+from tests.secret_values import plain_strings
 
 HEX64 = ("0123456789abcdef" * 4)[:64]
 HEX32 = ("0123456789abcdef" * 2)[:32]

@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from components.spec import Scratch
-from tests.harness import BASE_CONFIG, deploy as deploy_program
+from tests.harness import deploy as deploy_program
 from tests.k8s_helpers import deploy, pod_spec, sample_spec, with_workload, workloads
 from tests.pod_model import Reader, baseline_violations, reader, restricted_violations, strictest_level, unreadable_files
 from tests.sentry_kubernetes_cases import BASE

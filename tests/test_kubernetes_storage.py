@@ -13,7 +13,7 @@ import json
 import pulumi
 import pytest
 
-from tests.harness import SECRET_SIG
+from tests.secret_values import SECRET_SIG
 from tests.k8s_helpers import (
     APP_KEY,
     FILE_SECRET,

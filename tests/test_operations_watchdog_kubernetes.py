@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from components.operations.watchdog import passes, stores
+from components.operations.watchdog import passes
 from components.operations.watchdog.config import Config
 from components.operations.watchdog.kubernetes import (
     ApiError,

@@ -18,8 +18,9 @@ import pulumi_kubernetes as k8s
 import pytest
 
 from components import configuration, package
-from tests import package_harness, test_secret_config
-from tests.harness import BASE_CONFIG, Deployment, deploy, is_wrapped_secret, plain_strings
+from tests import test_secret_config
+from tests.harness import BASE_CONFIG, Deployment, deploy
+from tests.secret_values import is_wrapped_secret, plain_strings
 from tests.package_harness import NAME, construct, refused
 
 CLUSTER = {"ingress": {"controllerNamespace": "ingress-nginx"}, "sharedStorageClass": "nfs-rwx"}

@@ -16,7 +16,8 @@ import pytest
 from components import deploy_check
 from components.configuration import load
 from components.validation import ConfigError
-from tests.harness import BASE_CONFIG, deploy, env_of, plain_strings
+from tests.harness import BASE_CONFIG, deploy, env_of
+from tests.secret_values import plain_strings
 
 ON = {"postDeployCheck": {"enabled": True}}
 CHECK = deploy_check.PROJECT_NAME

@@ -10,7 +10,8 @@ import uuid
 import pytest
 
 from components import deploy_check
-from tests.harness import deploy, plain_strings
+from tests.harness import deploy
+from tests.secret_values import plain_strings
 from tests.k8s_helpers import SCHEMA_VERSIONS, _known, containers, pod_spec, strict_problem
 
 ON = {"postDeployCheck": {"enabled": True, "timeoutSeconds": 120}}

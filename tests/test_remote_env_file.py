@@ -12,7 +12,8 @@ import pytest
 
 from components.configuration import load
 from components.validation import ConfigError
-from tests.harness import BASE_CONFIG, deploy, plain_strings
+from tests.harness import BASE_CONFIG, deploy
+from tests.secret_values import plain_strings
 
 HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
 

@@ -21,7 +21,8 @@ from typing import Any, Optional
 import pytest
 
 from components import apps, configuration, platforms
-from tests.harness import deploy, plain_strings, unwrap
+from tests.harness import deploy
+from tests.secret_values import plain_strings, unwrap
 
 # Keys whose values are a choice or a switch, never free text: nothing in them could be a secret.
 NO_VALUES = {

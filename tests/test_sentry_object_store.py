@@ -22,7 +22,8 @@ from components.apps.sentry import catalog, storage
 from components.apps.sentry.install import BUCKET_CLIENT_USER
 from components.apps.sentry.settings import parse_settings
 from components.validation import Problems, Section
-from tests.harness import built_image_id, deploy, env_of
+from tests.harness import deploy, env_of
+from tests.mock_providers import built_image_id
 from tests.k8s_helpers import containers, pod_spec
 from tests.sentry_kubernetes_cases import names
 

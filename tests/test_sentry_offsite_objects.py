@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from components.apps.sentry.operations import OFFSITE_OBJECTS_SCRIPT
-from tests.harness import deploy, env_of, plain_strings
+from tests.harness import deploy, env_of
+from tests.secret_values import plain_strings
 
 STORAGE_SECRET = "c2VjcmV0LWtleS1leGFtcGxl"
 OFFSITE = {"endpoint": "https://s3.example.com", "bucket": "backups", "prefix": "errors",

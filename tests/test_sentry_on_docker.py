@@ -9,7 +9,8 @@ import pytest
 from components.apps.sentry import catalog
 from components.apps.sentry.images import IMAGES
 from components.apps.sentry.relay_keys import relay_credentials
-from tests.harness import deploy, env_of, plain_strings
+from tests.harness import deploy, env_of
+from tests.secret_values import plain_strings
 
 SENTRY = {"app": "sentry"}
 HEX64 = ("0123456789abcdef" * 4)[:64]

@@ -9,7 +9,8 @@ import pytest
 from components.apps.sentry import catalog
 from components.apps.sentry import services as sentry_services
 from components.apps.sentry.settings import SentrySettings
-from tests.harness import deploy, plain_strings
+from tests.harness import deploy
+from tests.secret_values import plain_strings
 from tests.k8s_helpers import containers, in_clear, pod_spec, workloads
 from tests.sentry_kubernetes_cases import (
     BASE,

@@ -8,7 +8,8 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 
 from components.operations import describe
-from tests.harness import deploy, env_of, plain_strings
+from tests.harness import deploy, env_of
+from tests.secret_values import plain_strings
 from tests.k8s_helpers import SCHEMA_VERSIONS, strict_problem
 
 BOT_TOKEN = "123456789:AAAAAAAAAAAAAAAAAAAAAAAAAAAA"

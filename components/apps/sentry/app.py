@@ -27,7 +27,7 @@ from components.apps.sentry.settings import SentrySettings
 from components.apps.site import Site, site_of
 from components.operations.settings import unused_backup_problems
 from components.settings import StackSettings
-from components.spec import AppSpec, ConfigFile, Entrypoint, report_from_output
+from components.spec import AppSpec, Entrypoint, report_from_output
 from components.validation import ConfigError
 
 TYPE = "error-tracking:apps:Sentry"
