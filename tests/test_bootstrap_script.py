@@ -1,7 +1,7 @@
 """The GlitchTip bootstrap script, run against in-memory stand-ins for GlitchTip's models.
 
 The same script was run against GlitchTip's real backend with PostgreSQL by
-scripts/run_bootstrap_against_backend.sh; these tests pin each behaviour that run showed.
+scripts/run_bootstrap_against_backend.py; these tests pin each behaviour that run showed.
 """
 
 import io

@@ -94,20 +94,10 @@ def declare(ctx: Context, dsn: pulumi.Output[str], triggers: Sequence[pulumi.Inp
 def _policies(ctx: Context, target: str, port: int) -> list[pulumi.Resource]:
     """The check may resolve names and reach the entrypoint's port; the entrypoint admits it."""
     tcp = [{"protocol": "TCP", "port": port}]
-    own = k8s.networking.v1.NetworkPolicy(
-        f"{ctx.name}-{COMPONENT}-netpol",
-        metadata=ctx.meta(f"{COMPONENT}-traffic", COMPONENT),
-        spec={
-            "pod_selector": {"match_labels": ctx.selector(COMPONENT)},
-            "policy_types": ["Ingress", "Egress"],
-            "ingress": [],
-            "egress": [
-                *network.dns_rules(ctx.settings),
-                {"to": [{"pod_selector": {"match_labels": ctx.selector(target)}}], "ports": tcp},
-            ],
-        },
-        opts=ctx.opts(),
-    )
+    own = network.component_policy(ctx, COMPONENT, [], [
+        *network.dns_rules(ctx.settings),
+        {"to": [{"pod_selector": {"match_labels": ctx.selector(target)}}], "ports": tcp},
+    ])
     admitted: dict[str, Any] = {
         "pod_selector": {"match_labels": ctx.selector(target)},
         "policy_types": ["Ingress"],

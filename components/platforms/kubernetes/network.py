@@ -39,6 +39,23 @@ SOLVER_PORT = 8089
 SOLVER = "acme-http01-solver"
 
 
+def component_policy(ctx: Context, component: str, ingress: list, egress: list,
+                     *needs: Optional[pulumi.Resource]) -> k8s.networking.v1.NetworkPolicy:
+    """A component's own policy, both directions over its pods: every component's is named and
+    selected alike, so the default deny is lifted only where one of these says so."""
+    return k8s.networking.v1.NetworkPolicy(
+        f"{ctx.name}-{component}-netpol",
+        metadata=ctx.meta(f"{component}-traffic", component),
+        spec={
+            "pod_selector": {"match_labels": ctx.selector(component)},
+            "policy_types": ["Ingress", "Egress"],
+            "ingress": ingress,
+            "egress": egress,
+        },
+        opts=ctx.opts(*needs),
+    )
+
+
 def declare(ctx: Context) -> None:
     k8s.networking.v1.NetworkPolicy(
         f"{ctx.name}-default-deny",
@@ -51,18 +68,9 @@ def declare(ctx: Context) -> None:
         if w.beside is not None:
             continue  # in its service's pods: that service's policy covers it (_egress)
         component = ctx.component(w)
-        ctx.policies[w.name] = k8s.networking.v1.NetworkPolicy(
-            f"{ctx.name}-{component}-netpol",
-            metadata=ctx.meta(f"{component}-traffic", component),
-            spec={
-                "pod_selector": {"match_labels": ctx.selector(component)},
-                "policy_types": ["Ingress", "Egress"],
-                "ingress": _ingress(ctx, w),
-                "egress": _egress(ctx, w),
-            },
-            # A workload waits for its policy; an API client's waits for the Cilium one too.
-            opts=ctx.opts(api_entity if api_entity and _calls_api(w) else None),
-        )
+        # A workload waits for its policy; an API client's waits for the Cilium one too.
+        ctx.policies[w.name] = component_policy(ctx, component, _ingress(ctx, w), _egress(ctx, w),
+                                                api_entity if api_entity and _calls_api(w) else None)
     solver = _solver(ctx)
     if solver is not None:
         ctx.edge_policies.append(solver)

@@ -180,15 +180,5 @@ def _job(ctx: Context, stop: StopFirst, mode: str, targets: list, wait: int, fin
 
 def _policy(ctx: Context, component: str) -> pulumi.Resource:
     """DNS and the API server, as for every API client; nothing reaches the Job."""
-    return k8s.networking.v1.NetworkPolicy(
-        f"{ctx.name}-{component}-netpol",
-        metadata=ctx.meta(f"{component}-traffic", component),
-        spec={
-            "pod_selector": {"match_labels": ctx.selector(component)},
-            "policy_types": ["Ingress", "Egress"],
-            "ingress": [],
-            "egress": network.api_client_egress(ctx.settings),
-        },
-        # On Cilium the Job waits for the policy that lets it reach the API server too.
-        opts=ctx.opts(ctx.api_policy),
-    )
+    # On Cilium the Job waits for the policy that lets it reach the API server too.
+    return network.component_policy(ctx, component, [], network.api_client_egress(ctx.settings), ctx.api_policy)
