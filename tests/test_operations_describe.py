@@ -14,6 +14,7 @@ from components import stores
 from components.operations import alerting, describe, files
 from components.operations.settings import parse_alerts, parse_backup
 from components.spec import (
+    PYTHON_IMAGE,
     AppSpec,
     Entrypoint,
     Port,
@@ -208,7 +209,7 @@ def test_the_docker_watchdog_reads_volumes_read_only_and_keeps_its_state_on_its_
     assert TOKEN not in str(service.env) and "mail-pw" not in str(service.env)
     assert service.connects_to == ("web",)
     assert {e.name: e.ports for e in service.egress} == {"alerts": (443,), "mail": (587,)}
-    assert service.image == alerting.PYTHON_IMAGE and service.read_only_root and volume.name == "watchdog"
+    assert service.image == PYTHON_IMAGE and service.read_only_root and volume.name == "watchdog"
 
 
 def test_the_kubernetes_watchdog_follows_the_cronjobs_and_needs_only_these_rules():

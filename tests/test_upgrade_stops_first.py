@@ -206,7 +206,7 @@ def test_the_stop_job_may_get_and_scale_exactly_what_it_stops_list_pods_and_reac
     pod = pod_spec(job)
     assert pod["serviceAccountName"] == "stop-old-scaler" and pod["automountServiceAccountToken"] is True
     (box,) = pod["containers"]
-    assert box["image"] == k8s_stop.IMAGE and box["command"][-1] == "stop"
+    assert box["image"] == s.PYTHON_IMAGE and box["command"][-1] == "stop"
     assert box["securityContext"]["runAsNonRoot"] is True and box["securityContext"]["readOnlyRootFilesystem"] is True
     env = {e["name"]: e["value"] for e in box["env"]}
     assert json.loads(env["STOP_TARGETS"]) == [

@@ -22,6 +22,7 @@ from components.operations.describe import BACKUP_DIR, BACKUPS_VOLUME, DRILL_MAX
 from components.operations.settings import AlertSettings, BackupSettings
 from components.secrets import sealed
 from components.spec import (
+    PYTHON_IMAGE,
     CommandProbe,
     ConfigFile,
     Egress,
@@ -36,8 +37,6 @@ from components.spec import (
     Volume,
 )
 
-# The official image, pinned to the current 3.13 patch on Alpine (docker-library, Aug 2026).
-PYTHON_IMAGE = "python:3.13.15-alpine3.24"
 WATCHDOG_UID = 999  # the backup tools' uid: one owner for the volumes the operations write
 STATE_VOLUME = "watchdog"
 STATE_DIR = "/state"

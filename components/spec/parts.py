@@ -18,6 +18,10 @@ NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 BUILDS_IMAGES = "builds-images"
 SHARES_VOLUMES = "shares-volumes"
 
+# The official Python image, pinned to the current 3.13 patch on Alpine (docker-library, Aug 2026):
+# it runs this program's own stdlib-only helpers (the watchdog, the Kubernetes stop step).
+PYTHON_IMAGE = "python:3.13.15-alpine3.24"
+
 
 @dataclass(frozen=True)
 class HttpProbe:

@@ -27,10 +27,8 @@ import pulumi_kubernetes as k8s
 from components.platforms.kubernetes import access, network, pods
 from components.platforms.kubernetes.context import Context
 from components.platforms.kubernetes.naming import short_hash
-from components.spec import Resources, Service, StopFirst, Task
+from components.spec import PYTHON_IMAGE, Resources, Service, StopFirst, Task
 
-# The official Python image, pinned (as the watchdog's, components/operations/alerting.py); stdlib only.
-IMAGE = "python:3.13.15-alpine3.24"
 RUN_AS = 65534  # nobody
 FIELD_MANAGER = "error-tracking-stop-first"
 PATCH_FORCE = {"pulumi.com/patchForce": "true"}
@@ -102,7 +100,7 @@ if mode == "stop":
 
 def workload(stop: StopFirst) -> Task:
     """The Job's pod as a spec workload, hardened like every other."""
-    return Task(name=stop.name, image=IMAGE, resources=Resources(memory_mb=64, cpu=0.1), run_as_user=RUN_AS,
+    return Task(name=stop.name, image=PYTHON_IMAGE, resources=Resources(memory_mb=64, cpu=0.1), run_as_user=RUN_AS,
                 run_as_group=RUN_AS, read_only_root=True, stop_grace_seconds=5,
                 env={"PYTHONDONTWRITEBYTECODE": "1", "FIELD_MANAGER": FIELD_MANAGER})
 
